@@ -1,0 +1,97 @@
+"""Engines for the two supported databases, configured so both behave alike.
+
+SQLite needs two corrections to be a real transactional store: pysqlite's own
+transaction handling is switched off so ``BEGIN`` is emitted by SQLAlchemy
+(making DDL transactional, which whole-apply atomicity depends on), and
+foreign keys, WAL and a busy timeout are set on every connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def create_engine_for(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with the per-dialect settings Stagecraft relies on."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(parsed, **kwargs)
+
+
+def _sqlite_engine(url: sa.engine.URL, **kwargs: Any) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
+    engine = sa.create_engine(url, **kwargs)
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if url.database and url.database != ":memory:":
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def is_sqlite(bind: Engine | Connection) -> bool:
+    return bind.dialect.name == "sqlite"
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that will write.
+
+    On SQLite it starts with ``BEGIN IMMEDIATE`` so two writers queue on the
+    busy timeout instead of failing when a read lock is upgraded mid-way.
+    """
+    with engine.connect() as conn:
+        if is_sqlite(engine):
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def sqlite_foreign_keys_off(conn: Connection) -> Iterator[None]:
+    """Switch SQLite foreign keys off around a table rebuild, then verify them.
+
+    With foreign keys on, dropping the old table during a rebuild deletes its
+    rows and cascades into child tables.  The pragma is a no-op inside a
+    transaction, so it must be set on ``conn`` before the transaction begins;
+    ``PRAGMA foreign_key_check`` afterwards refuses a rebuild that broke a link.
+    """
+    if not is_sqlite(conn):
+        yield
+        return
+    conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql("PRAGMA foreign_keys = ON")
+
+
+def init_database(engine: Engine) -> None:
+    """Create or upgrade the platform's own tables (idempotent)."""
+    from metamodel.storage.system_migrations import upgrade_system_tables
+
+    upgrade_system_tables(engine)

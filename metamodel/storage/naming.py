@@ -1,0 +1,84 @@
+"""SQL names for workspace objects: the only place user-chosen names meet SQL.
+
+Names reach here only after the blueprint checker accepted them as plain
+identifiers; ``safe_identifier`` re-asserts that allow-list so no code path can
+build DDL from an unchecked string.  Workspaces are isolated by a PostgreSQL
+schema each; on SQLite (one file, no schemas) by a strict table-name prefix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from metamodel.errors import MetamodelError
+
+MAX_IDENTIFIER_BYTES = 63
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_WORKSPACE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+class UnsafeIdentifier(MetamodelError):
+    code = "MM.E002"
+
+
+def safe_identifier(name: str) -> str:
+    """Return ``name`` if it is an ASCII identifier of at most 63 bytes, else raise."""
+    if not _IDENTIFIER.match(name) or len(name.encode()) > MAX_IDENTIFIER_BYTES:
+        raise UnsafeIdentifier(f'"{name}" is not a safe SQL identifier')
+    return name
+
+
+def check_workspace_name(name: str) -> str:
+    if not _WORKSPACE.match(name):
+        raise UnsafeIdentifier(
+            f'workspace name "{name}" must start with a lowercase letter and use only a-z, 0-9, "_" '
+            "and \"-\" (at most 40 characters)", code="MM.E003")
+    return name
+
+
+def entity_table_base(entity: str) -> str:
+    """The table of an entity type: ``e_`` + its lowercased name (unique: names are case-unique)."""
+    return safe_identifier("e_" + entity.lower())
+
+
+def junction_table_base(entity: str, field: str) -> str:
+    """The junction table of a ``many`` field."""
+    return safe_identifier(f"j_{entity.lower()}_{field}")
+
+
+def constraint_name(kind: str, table_base: str, *columns: str) -> str:
+    """A deterministic constraint/index name that fits 63 bytes (hash-shortened if needed)."""
+    name = "_".join((kind, table_base, *columns))
+    if len(name) <= MAX_IDENTIFIER_BYTES:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:10]
+    return f"{name[:MAX_IDENTIFIER_BYTES - 11]}_{digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceNames:
+    """Where one workspace's tables live on one dialect."""
+
+    workspace: str
+    dialect: str
+
+    @property
+    def schema(self) -> str | None:
+        return f"ws_{self.workspace}" if self.dialect == "postgresql" else None
+
+    def table(self, base: str) -> str:
+        """The physical table name for a base name such as ``e_deal``."""
+        safe_identifier(base)
+        if self.dialect == "postgresql":
+            return base
+        return f"{self.workspace}__{base}"
+
+    def index(self, kind: str, base: str, *columns: str) -> str:
+        name = constraint_name(kind, base, *columns)
+        return name if self.dialect == "postgresql" else f"{self.workspace}__{name}"
+
+
+def workspace_names(workspace: str, dialect: str) -> WorkspaceNames:
+    return WorkspaceNames(check_workspace_name(workspace), dialect)

@@ -1,0 +1,169 @@
+"""SQLAlchemy Core tables of one workspace, built from its definitions.
+
+Tables are derived from a metadata version and cached under it: after a
+migration the version changes, so a stale ``Table`` (or the statements
+compiled against it) can never be used with the new shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import sqlalchemy as sa
+
+from metamodel.definitions import Blueprint, EntityDef, FieldDef, FieldType
+from metamodel.errors import NotFound
+from metamodel.storage.naming import (
+    WorkspaceNames,
+    entity_table_base,
+    junction_table_base,
+    workspace_names,
+)
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Stamp = sa.DateTime(timezone=True)
+MONEY = sa.Numeric(18, 2)
+DECIMAL = sa.Numeric(30, 10)
+
+BUILTIN_COLUMNS = ("id", "created_at", "updated_at", "created_by", "owner", "version", "deleted_at")
+PIPELINE_COLUMNS = ("pipeline", "stage", "stage_entered_at")
+
+
+def column_type(fld: FieldDef) -> sa.types.TypeEngine[object]:
+    """The SQL type of a stored field (one mapping, used for DDL and migrations alike)."""
+    t = fld.type
+    simple: dict[FieldType, sa.types.TypeEngine[object]] = {
+        FieldType.TEXT: sa.Text(), FieldType.INTEGER: sa.BigInteger(), FieldType.DECIMAL: DECIMAL,
+        FieldType.MONEY: MONEY, FieldType.BOOLEAN: sa.Boolean(), FieldType.DATE: sa.Date(),
+        FieldType.DATETIME: Stamp, FieldType.EMAIL: sa.String(320), FieldType.PHONE: sa.String(64),
+        FieldType.URL: sa.String(2048), FieldType.ENUM: sa.String(255), FieldType.TAGS: sa.JSON(),
+        FieldType.MULTI_ENUM: sa.JSON(), FieldType.JSON: sa.JSON(), FieldType.USER: sa.BigInteger(),
+        FieldType.REFERENCE: sa.BigInteger(),
+    }
+    if t is FieldType.STRING:
+        return sa.String(fld.max_length) if fld.max_length else sa.Text()
+    if t in simple:
+        return simple[t]
+    raise NotFound(f"field {fld.name} of type {t} has no column")
+
+
+@dataclass(frozen=True)
+class WorkspaceTables:
+    """Every table of one workspace at one metadata version."""
+
+    names: WorkspaceNames
+    metadata: sa.MetaData
+    entities: dict[str, sa.Table] = field(default_factory=dict)
+    junctions: dict[tuple[str, str], sa.Table] = field(default_factory=dict)
+
+    def entity(self, name: str) -> sa.Table:
+        try:
+            return self.entities[name]
+        except KeyError:
+            raise NotFound(f'there is no entity "{name}"') from None
+
+    def junction(self, entity: str, fld: str) -> sa.Table:
+        try:
+            return self.junctions[(entity, fld)]
+        except KeyError:
+            raise NotFound(f'{entity} has no many-to-many field "{fld}"') from None
+
+
+def _builtin_columns(entity: EntityDef) -> list[sa.Column[object]]:
+    cols: list[sa.Column[object]] = [
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("created_at", Stamp, nullable=False),
+        sa.Column("updated_at", Stamp, nullable=False),
+        sa.Column("created_by", sa.BigInteger),
+        sa.Column("owner", sa.BigInteger),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("deleted_at", Stamp),
+    ]
+    if entity.pipelines:
+        cols += [sa.Column("pipeline", sa.String(63)), sa.Column("stage", sa.String(63)),
+                 sa.Column("stage_entered_at", Stamp)]
+    return cols
+
+
+def _fk_target(names: WorkspaceNames, entity: str) -> str:
+    table = names.table(entity_table_base(entity))
+    return f"{names.schema}.{table}.id" if names.schema else f"{table}.id"
+
+
+def field_column(names: WorkspaceNames, fld: FieldDef) -> sa.Column[object]:
+    """The column of a stored field, with its foreign key where it is a reference."""
+    args: list[sa.SchemaItem] = []
+    if fld.type is FieldType.REFERENCE and fld.to:
+        args.append(sa.ForeignKey(_fk_target(names, fld.to), ondelete="SET NULL"))
+    return sa.Column(fld.name, column_type(fld), *args, nullable=True)
+
+
+def _constraints(names: WorkspaceNames, entity: EntityDef, base: str) -> list[sa.SchemaItem]:
+    items: list[sa.SchemaItem] = [sa.Index(names.index("ix", base, "owner"), "owner")]
+    if entity.pipelines:
+        items.append(sa.Index(names.index("ix", base, "stage"), "pipeline", "stage"))
+    for fld in entity.stored_fields:
+        if fld.unique:
+            items.append(sa.UniqueConstraint(fld.name, name=names.index("uq", base, fld.name)))
+        elif fld.index or fld.type is FieldType.REFERENCE:
+            items.append(sa.Index(names.index("ix", base, fld.name), fld.name))
+    return items
+
+
+def entity_table(meta: sa.MetaData, names: WorkspaceNames, entity: EntityDef) -> sa.Table:
+    base = entity_table_base(entity.name)
+    columns = _builtin_columns(entity) + [field_column(names, f) for f in entity.stored_fields]
+    return sa.Table(names.table(base), meta, *columns, *_constraints(names, entity, base),
+                    schema=names.schema)
+
+
+def junction_table(meta: sa.MetaData, names: WorkspaceNames, entity: EntityDef,
+                   fld: FieldDef) -> sa.Table:
+    base = junction_table_base(entity.name, fld.name)
+    assert fld.to is not None
+    return sa.Table(
+        names.table(base), meta,
+        sa.Column("left_id", sa.BigInteger, sa.ForeignKey(_fk_target(names, entity.name), ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Column("right_id", sa.BigInteger, sa.ForeignKey(_fk_target(names, fld.to), ondelete="CASCADE"),
+                  primary_key=True),
+        sa.Index(names.index("ix", base, "right_id"), "right_id"),
+        schema=names.schema,
+    )
+
+
+def build_tables(blueprint: Blueprint, names: WorkspaceNames) -> WorkspaceTables:
+    meta = sa.MetaData()
+    result = WorkspaceTables(names=names, metadata=meta)
+    for entity in blueprint.entities:
+        result.entities[entity.name] = entity_table(meta, names, entity)
+    for entity in blueprint.entities:
+        for fld in entity.fields:
+            if fld.type is FieldType.MANY:
+                result.junctions[(entity.name, fld.name)] = junction_table(meta, names, entity, fld)
+    return result
+
+
+_CACHE: dict[tuple[str, int, str], WorkspaceTables] = {}
+_CACHE_LIMIT = 512
+
+
+def tables_for(workspace: str, version: int, dialect: str, blueprint: Blueprint) -> WorkspaceTables:
+    """Tables of a workspace at a metadata version, cached under (workspace, version, dialect).
+
+    The version is part of the key, so tables built before a migration are
+    never handed out after it.  Hashing the blueprint itself would cost a walk
+    of every definition on each call, hence the explicit key.
+    """
+    key = (workspace, version, dialect)
+    cached = _CACHE.get(key)
+    if cached is None:
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()
+        cached = _CACHE[key] = build_tables(blueprint, workspace_names(workspace, dialect))
+    return cached
+
+
+def forget_tables(workspace: str) -> None:
+    """Drop cached tables of a workspace (after a purge or a failed apply)."""
+    for key in [k for k in _CACHE if k[0] == workspace]:
+        del _CACHE[key]
