@@ -119,9 +119,13 @@ class StageDef:
 
 @dataclass(frozen=True, slots=True)
 class PipelineDef:
+    """A funnel.  ``removed_stages`` are entries written as ``{code: x, move_records_to: y}``:
+    stage x is being removed and its records move to stage y on apply."""
+
     code: str
     label: str
     stages: tuple[StageDef, ...]
+    removed_stages: tuple[StageDef, ...] = ()
     place: Place = field(default=Place(), compare=False)
 
     @property
