@@ -30,7 +30,7 @@ def _postgres_unreachable_reason() -> str | None:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means "unreachable"
+    except Exception as exc:
         return f"PostgreSQL at {POSTGRES_URL} is unreachable: {str(exc).splitlines()[0]}"
     return None
 

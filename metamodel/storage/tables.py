@@ -8,7 +8,10 @@ compiled against it) can never be used with the new shape.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
 import sqlalchemy as sa
+from sqlalchemy.sql.schema import SchemaItem
 
 from metamodel.definitions import Blueprint, EntityDef, FieldDef, FieldType
 from metamodel.errors import NotFound
@@ -28,10 +31,10 @@ BUILTIN_COLUMNS = ("id", "created_at", "updated_at", "created_by", "owner", "ver
 PIPELINE_COLUMNS = ("pipeline", "stage", "stage_entered_at")
 
 
-def column_type(fld: FieldDef) -> sa.types.TypeEngine[object]:
+def column_type(fld: FieldDef) -> sa.types.TypeEngine[Any]:
     """The SQL type of a stored field (one mapping, used for DDL and migrations alike)."""
     t = fld.type
-    simple: dict[FieldType, sa.types.TypeEngine[object]] = {
+    simple: dict[FieldType, sa.types.TypeEngine[Any]] = {
         FieldType.TEXT: sa.Text(), FieldType.INTEGER: sa.BigInteger(), FieldType.DECIMAL: DECIMAL,
         FieldType.MONEY: MONEY, FieldType.BOOLEAN: sa.Boolean(), FieldType.DATE: sa.Date(),
         FieldType.DATETIME: Stamp, FieldType.EMAIL: sa.String(320), FieldType.PHONE: sa.String(64),
@@ -68,8 +71,8 @@ class WorkspaceTables:
             raise NotFound(f'{entity} has no many-to-many field "{fld}"') from None
 
 
-def _builtin_columns(entity: EntityDef) -> list[sa.Column[object]]:
-    cols: list[sa.Column[object]] = [
+def _builtin_columns(entity: EntityDef) -> list[sa.Column[Any]]:
+    cols: list[sa.Column[Any]] = [
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
         sa.Column("created_at", Stamp, nullable=False),
         sa.Column("updated_at", Stamp, nullable=False),
@@ -89,16 +92,16 @@ def _fk_target(names: WorkspaceNames, entity: str) -> str:
     return f"{names.schema}.{table}.id" if names.schema else f"{table}.id"
 
 
-def field_column(names: WorkspaceNames, fld: FieldDef) -> sa.Column[object]:
+def field_column(names: WorkspaceNames, fld: FieldDef) -> sa.Column[Any]:
     """The column of a stored field, with its foreign key where it is a reference."""
-    args: list[sa.SchemaItem] = []
+    args: list[SchemaItem] = []
     if fld.type is FieldType.REFERENCE and fld.to:
         args.append(sa.ForeignKey(_fk_target(names, fld.to), ondelete="SET NULL"))
     return sa.Column(fld.name, column_type(fld), *args, nullable=True)
 
 
-def _constraints(names: WorkspaceNames, entity: EntityDef, base: str) -> list[sa.SchemaItem]:
-    items: list[sa.SchemaItem] = [sa.Index(names.index("ix", base, "owner"), "owner")]
+def _constraints(names: WorkspaceNames, entity: EntityDef, base: str) -> list[SchemaItem]:
+    items: list[SchemaItem] = [sa.Index(names.index("ix", base, "owner"), "owner")]
     if entity.pipelines:
         items.append(sa.Index(names.index("ix", base, "stage"), "pipeline", "stage"))
     for fld in entity.stored_fields:
