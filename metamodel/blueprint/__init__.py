@@ -1,0 +1,25 @@
+"""Blueprints: the YAML format consultants write, loaded with positions and fully checked.
+
+Public names:
+- loading: ``load_blueprint``, ``parse_blueprint``, ``check_blueprint_path``
+- problem codes: ``CODES`` (code → one-line explanation)
+- naming: ``sql_names``, ``SqlNames``, ``derive_plural``
+- record input: ``record_input_schema``, ``validate_record_input``
+"""
+
+from metamodel.blueprint.codes import CODES
+from metamodel.blueprint.entity_schema import record_input_schema, validate_record_input
+from metamodel.blueprint.loader import check_blueprint_path, load_blueprint, parse_blueprint
+from metamodel.blueprint.names import SqlNames, derive_plural, sql_names
+
+__all__ = [
+    "CODES",
+    "SqlNames",
+    "check_blueprint_path",
+    "derive_plural",
+    "load_blueprint",
+    "parse_blueprint",
+    "record_input_schema",
+    "sql_names",
+    "validate_record_input",
+]

@@ -1,0 +1,157 @@
+"""The check pass over built definitions: names and duplicates, then the model and access checks.
+
+Like Django's system checks, every rule is a small ``_check_*`` function that
+returns a list of coded problems; ``run_checks`` runs them all, so a consultant
+sees every problem of a blueprint in one run.  Places come from the reader,
+which knows the YAML path of every definition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from metamodel.blueprint import codes
+from metamodel.blueprint.checks_access import ACCESS_CHECKS
+from metamodel.blueprint.checks_model import MODEL_CHECKS
+from metamodel.blueprint.names import (
+    LOWER_CAMEL,
+    WORKSPACE,
+    NameKind,
+    fold,
+    lower_camel,
+    name_issue,
+    sql_names,
+    too_long,
+)
+from metamodel.blueprint.reader import Reader
+from metamodel.definitions import Blueprint
+from metamodel.errors import Place, Problem
+
+Check = Callable[[Blueprint, Reader], list[Problem]]
+CODES = codes.CODES
+
+
+def _name(kind: NameKind, name: str, place: Place) -> list[Problem]:
+    issue = name_issue(kind, name)
+    return [Problem(issue.code, issue.message, place, issue.hint)] if issue else []
+
+
+def _check_workspace(bp: Blueprint, r: Reader) -> list[Problem]:
+    if bp.workspace is None or WORKSPACE.match(bp.workspace):
+        return []
+    return [Problem(codes.BAD_WORKSPACE, f'workspace name "{bp.workspace}" must start with a lowercase '
+                    'letter and use only a-z, 0-9, _ and - (at most 40 characters)',
+                    r.value_place(("workspace",)))]
+
+
+def _check_entity_names(bp: Blueprint, r: Reader) -> list[Problem]:
+    found: list[Problem] = []
+    for entity in bp.entities:
+        path = r.path_of(entity)
+        issues = _name(NameKind.ENTITY, entity.name, r.key_place(path))
+        found += issues
+        if not issues and too_long(sql_names(entity).table):
+            found.append(Problem(codes.DERIVED_NAME_TOO_LONG, f'the table of "{entity.name}" '
+                                 f'("{sql_names(entity).table}") is longer than 63 bytes', r.key_place(path)))
+        if entity.plural != entity.name and not LOWER_CAMEL.match(entity.plural):
+            found += _name(NameKind.PLURAL, entity.plural, r.value_place((*path, "plural")))
+    return found
+
+
+def _check_field_names(bp: Blueprint, r: Reader) -> list[Problem]:
+    found: list[Problem] = []
+    for entity in bp.entities:
+        junctions = dict(sql_names(entity).junctions)
+        for fld in entity.fields:
+            path = r.path_of(fld)
+            issues = _name(NameKind.FIELD, fld.name, r.key_place(path))
+            found += issues
+            if fld.inverse is not None:
+                found += _name(NameKind.INVERSE, fld.inverse, r.value_place((*path, "inverse")))
+            table = junctions.get(fld.name, "")
+            if not issues and too_long(table):
+                found.append(Problem(codes.DERIVED_NAME_TOO_LONG, f'the junction table of "{entity.name}.'
+                                     f'{fld.name}" ("{table}") is longer than 63 bytes', r.key_place(path),
+                                     "shorten the entity or the field name"))
+    return found
+
+
+def _check_pipeline_names(bp: Blueprint, r: Reader) -> list[Problem]:
+    found: list[Problem] = []
+    for entity in bp.entities:
+        for pipeline in entity.pipelines:
+            found += _name(NameKind.PIPELINE, pipeline.code, r.key_place(r.path_of(pipeline)))
+            for stage in (*pipeline.stages, *pipeline.removed_stages):
+                found += _name(NameKind.STAGE, stage.code, r.value_place((*r.path_of(stage), "code")))
+    return found
+
+
+def _check_access_names(bp: Blueprint, r: Reader) -> list[Problem]:
+    found: list[Problem] = []
+    for kind, items in ((NameKind.ROLE, bp.roles), (NameKind.GROUP, bp.groups), (NameKind.FORM, bp.forms)):
+        for item in items:
+            found += _name(kind, item.name, r.key_place(r.path_of(item)))
+    return found
+
+
+def find_duplicates(items: Iterable[tuple[str, Place]], what: str) -> list[Problem]:
+    """One problem per name that folds (case, NFKC) onto an earlier one."""
+    seen: dict[str, str] = {}
+    found: list[Problem] = []
+    for name, place in items:
+        key = fold(name)
+        if key in seen:
+            how = "" if seen[key] == name else " (they differ only by case or Unicode normalisation)"
+            message = f'{what} "{name}" duplicates "{seen[key]}"{how}'
+            found.append(Problem(codes.DUPLICATE_NAME, message, place))
+        else:
+            seen[key] = name
+    return found
+
+
+def _check_duplicate_entities(bp: Blueprint, r: Reader) -> list[Problem]:
+    """Entity names, then the GraphQL names each entity takes (``deal`` and ``deals``)."""
+    found = find_duplicates(((e.name, r.key_place(r.path_of(e))) for e in bp.entities), "entity")
+    already = {p.place for p in found}
+    names: list[tuple[str, Place]] = []
+    for entity in bp.entities:
+        path = r.path_of(entity)
+        if r.key_place(path) not in already:
+            names += [(lower_camel(entity.name), r.key_place(path)),
+                      (entity.plural, r.value_place((*path, "plural")))]
+    return found + find_duplicates(names, "GraphQL name")
+
+
+def _check_duplicate_members(bp: Blueprint, r: Reader) -> list[Problem]:
+    found: list[Problem] = []
+    for entity in bp.entities:
+        found += find_duplicates(((f.name, r.key_place(r.path_of(f))) for f in entity.fields), "field")
+        found += find_duplicates(((p.code, r.key_place(r.path_of(p))) for p in entity.pipelines), "pipeline")
+        for pipeline in entity.pipelines:
+            stages = (*pipeline.stages, *pipeline.removed_stages)
+            found += find_duplicates(((s.code, r.at(s, "code")) for s in stages), "stage")
+    return found
+
+
+def _check_duplicate_access(bp: Blueprint, r: Reader) -> list[Problem]:
+    found = find_duplicates(((u.email, r.value_place((*r.path_of(u), "email"))) for u in bp.users), "user")
+    for kind, items in (("role", bp.roles), ("group", bp.groups), ("form", bp.forms)):
+        found += find_duplicates(((i.name, r.key_place(r.path_of(i))) for i in items), kind)
+    return found
+
+
+NAME_CHECKS: tuple[Check, ...] = (
+    _check_workspace, _check_entity_names, _check_field_names, _check_pipeline_names, _check_access_names,
+    _check_duplicate_entities, _check_duplicate_members, _check_duplicate_access,
+)
+
+
+def run_checks(bp: Blueprint, r: Reader) -> list[Problem]:
+    """Every problem of the built blueprint, in a stable order (by check, then by declaration)."""
+    found: list[Problem] = []
+    for check in (*NAME_CHECKS, *MODEL_CHECKS, *ACCESS_CHECKS):
+        found += check(bp, r)
+    return found
+
+
+__all__ = ["CODES", "run_checks"]
