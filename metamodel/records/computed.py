@@ -1,0 +1,286 @@
+"""What every name of an entity means in SQL: builtins, stored fields, rollups.
+
+The read path (filters, sorts, aggregates, group-by) never looks at a
+``FieldDef`` directly; it asks this module for a ``FieldSpec`` that says how a
+name behaves (a value compared with operators, a reference to follow, a list to
+quantify over…) and which SQL expression yields it.  Specs are built once per
+metadata version and entity and cached, so a request only pays for dict
+look-ups.
+
+Rollup fields are correlated scalar subqueries over the inverse list they
+summarise, so they can be selected, filtered, sorted and grouped like a
+column.  Their optional ``where`` is a ``.craft`` expression; until that
+language is installed, a tiny parser here accepts the two forms blueprints use
+today (``stage.kind == won`` and ``field == literal``) and refuses anything else
+at query time with a message that says why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import FromClause
+
+from metamodel.definitions import EntityDef, FieldDef, FieldType, RollupAgg, StageKind
+from metamodel.errors import InvalidQuery, Place
+from metamodel.storage.catalog import WorkspaceMeta
+from metamodel.storage.tables import DECIMAL, column_type
+
+FORMULA_PENDING = "formula fields are computed once the .craft language is installed"
+
+
+class Kind(StrEnum):
+    """How a name behaves in a filter."""
+
+    VALUE = "value"          # a scalar compared with operators (columns, rollups)
+    REFERENCE = "reference"  # an id column pointing at another entity
+    USER = "user"            # an id column pointing at sc_users of the workspace
+    STAGE = "stage"          # the stage code, also filtered by stage kind
+    LIST = "list"            # a JSON array of strings (tags, multi_enum)
+    INVERSE = "inverse"      # the records of another entity that reference this one
+    MANY = "many"            # a many-to-many list through a junction table
+    PENDING = "pending"      # formulas and rollup conditions that need the .craft language
+
+
+class VType(StrEnum):
+    """The value type operators and coercion work on."""
+
+    INT = "int"
+    DECIMAL = "decimal"
+    DATE = "date"
+    DATETIME = "datetime"
+    TEXT = "text"
+    ENUM = "enum"
+    BOOL = "bool"
+    CODE = "code"
+    LIST = "list"
+    JSON = "json"
+
+
+_VTYPES: dict[FieldType, VType] = {
+    FieldType.STRING: VType.TEXT, FieldType.TEXT: VType.TEXT, FieldType.EMAIL: VType.TEXT,
+    FieldType.PHONE: VType.TEXT, FieldType.URL: VType.TEXT, FieldType.ENUM: VType.ENUM,
+    FieldType.INTEGER: VType.INT, FieldType.DECIMAL: VType.DECIMAL, FieldType.MONEY: VType.DECIMAL,
+    FieldType.BOOLEAN: VType.BOOL, FieldType.DATE: VType.DATE, FieldType.DATETIME: VType.DATETIME,
+    FieldType.TAGS: VType.LIST, FieldType.MULTI_ENUM: VType.LIST, FieldType.JSON: VType.JSON,
+    FieldType.REFERENCE: VType.INT, FieldType.USER: VType.INT, FieldType.MANY: VType.INT,
+}
+_KINDS: dict[FieldType, Kind] = {
+    FieldType.REFERENCE: Kind.REFERENCE, FieldType.USER: Kind.USER, FieldType.TAGS: Kind.LIST,
+    FieldType.MULTI_ENUM: Kind.LIST, FieldType.MANY: Kind.MANY,
+}
+ORDERED = frozenset({VType.INT, VType.DECIMAL, VType.DATE, VType.DATETIME, VType.TEXT})
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One filterable/sortable name of an entity and how it maps to SQL."""
+
+    name: str
+    kind: Kind
+    vtype: VType
+    options: tuple[str, ...] = ()   # enum / multi_enum options
+    target: str | None = None       # entity behind a reference, inverse or many field
+    via: str | None = None          # inverse: the reference field on ``target``
+    rollup: FieldDef | None = None
+    stored: bool = True             # a column of the entity's own table
+    pending: str = ""               # why a PENDING name cannot be used yet
+
+    def expr(self, meta: WorkspaceMeta, entity: EntityDef, table: FromClause) -> ColumnElement[Any]:
+        """The SQL expression of this name on ``table`` (an alias of the entity's table)."""
+        if self.rollup is not None:
+            return rollup_expr(meta, entity, self.rollup, table)
+        return table.c[self.name]
+
+
+def _builtins(entity: EntityDef) -> list[FieldSpec]:
+    specs = [FieldSpec("id", Kind.VALUE, VType.INT), FieldSpec("version", Kind.VALUE, VType.INT)]
+    specs += [FieldSpec(n, Kind.VALUE, VType.DATETIME) for n in ("created_at", "updated_at", "deleted_at")]
+    specs += [FieldSpec(n, Kind.USER, VType.INT) for n in ("owner", "created_by")]
+    if entity.pipelines:
+        specs += [FieldSpec("pipeline", Kind.VALUE, VType.CODE,
+                            tuple(p.code for p in entity.pipelines)),
+                  FieldSpec("stage", Kind.STAGE, VType.CODE,
+                            tuple(dict.fromkeys(s.code for p in entity.pipelines for s in p.stages))),
+                  FieldSpec("stage_entered_at", Kind.VALUE, VType.DATETIME)]
+    return specs
+
+
+def _field_spec(meta: WorkspaceMeta, entity: EntityDef, fld: FieldDef) -> FieldSpec:
+    if fld.type is FieldType.ROLLUP and fld.where and parse_rollup_where(fld.where) is None:
+        return FieldSpec(fld.name, Kind.PENDING, VType.JSON, stored=False, pending=(
+            f'the condition "{fld.where}" of rollup {fld.name} is not supported yet: rollup conditions '
+            "other than `stage.kind == won|lost|open` and `field == literal` arrive with the .craft "
+            "language"))
+    if fld.type is FieldType.ROLLUP:
+        return FieldSpec(fld.name, Kind.VALUE, rollup_vtype(meta, entity, fld), rollup=fld, stored=False)
+    if fld.type is FieldType.FORMULA:
+        return FieldSpec(fld.name, Kind.PENDING, VType.JSON, stored=False, pending=FORMULA_PENDING)
+    return FieldSpec(fld.name, _KINDS.get(fld.type, Kind.VALUE), _VTYPES[fld.type], fld.options,
+                     target=fld.to, stored=fld.stored)
+
+
+def build_specs(meta: WorkspaceMeta, entity: EntityDef) -> dict[str, FieldSpec]:
+    """Every name a query may use on ``entity``: builtins, fields and inverse lists."""
+    specs = {s.name: s for s in _builtins(entity)}
+    for fld in entity.fields:
+        specs[fld.name] = _field_spec(meta, entity, fld)
+    for source, ref in meta.blueprint.inverses_of(entity.name):
+        assert ref.inverse is not None
+        specs.setdefault(ref.inverse, FieldSpec(ref.inverse, Kind.INVERSE, VType.INT, target=source.name,
+                                                via=ref.name, stored=False))
+    return specs
+
+
+_SPECS: dict[tuple[str, int, str, str], dict[str, FieldSpec]] = {}
+
+
+def specs_for(meta: WorkspaceMeta, entity: str) -> dict[str, FieldSpec]:
+    """Cached ``build_specs`` keyed by (workspace, metadata version, dialect, entity)."""
+    key = (meta.workspace, meta.version, meta.dialect, entity)
+    found = _SPECS.get(key)
+    if found is None:
+        if len(_SPECS) > 4096:
+            _SPECS.clear()
+        found = _SPECS[key] = build_specs(meta, meta.blueprint.get_entity(entity))
+    return found
+
+
+# --- rollups -------------------------------------------------------------------------------------
+
+def _rollup_source(meta: WorkspaceMeta, entity: EntityDef, fld: FieldDef) -> tuple[EntityDef, FieldDef]:
+    found = meta.blueprint.find_inverse(entity.name, fld.of or "")
+    if found is None:
+        raise InvalidQuery(f'{entity.name}.{fld.name}: rollup over "{fld.of}", which is not an inverse '
+                           f"list of {entity.name}", place=Place(path=f"{entity.name}.{fld.name}"))
+    return found
+
+
+def rollup_vtype(meta: WorkspaceMeta, entity: EntityDef, fld: FieldDef) -> VType:
+    """count yields integers, sum/avg numbers, min/max the source field's type."""
+    if fld.agg in (None, RollupAgg.COUNT):
+        return VType.INT
+    if fld.agg is RollupAgg.AVG:
+        return VType.DECIMAL
+    source, _ = _rollup_source(meta, entity, fld)
+    src = source.find_field(fld.rollup_field or "")
+    if src is None:
+        return VType.DECIMAL
+    return _VTYPES.get(src.type, VType.DECIMAL)
+
+
+def rollup_expr(meta: WorkspaceMeta, entity: EntityDef, fld: FieldDef,
+                outer: FromClause) -> ColumnElement[Any]:
+    """A correlated scalar subquery computing rollup ``fld`` for each row of ``outer``.
+
+    Soft-deleted source records never count.  ``sum`` over no rows is 0 (a
+    contact without won deals has won 0), the other aggregates stay NULL.
+    """
+    source, ref = _rollup_source(meta, entity, fld)
+    src = meta.tables.entity(source.name).alias()
+    conds = [src.c[ref.name] == outer.c.id, src.c.deleted_at.is_(None)]
+    if fld.where:
+        conds.append(rollup_where(source, fld, src))
+    agg = fld.agg or RollupAgg.COUNT
+    if agg is RollupAgg.COUNT:
+        value: ColumnElement[Any] = sa.func.count()
+    else:
+        col = _rollup_column(source, fld, src)
+        if agg is RollupAgg.SUM:
+            value = sa.func.coalesce(sa.func.sum(col), 0, type_=col.type)
+        elif agg is RollupAgg.AVG:
+            value = sa.func.avg(col, type_=DECIMAL)
+        else:
+            value = getattr(sa.func, agg.value)(col, type_=col.type)
+    return sa.select(value).where(*conds).scalar_subquery()
+
+
+def _rollup_column(source: EntityDef, fld: FieldDef, src: FromClause) -> ColumnElement[Any]:
+    target = source.find_field(fld.rollup_field or "")
+    if target is None or not target.stored:
+        raise InvalidQuery(f'{fld.name}: rollup field "{fld.rollup_field}" is not a stored field of '
+                           f"{source.name}", place=Place(path=fld.name))
+    col: ColumnElement[Any] = src.c[target.name]
+    return sa.type_coerce(col, column_type(target))
+
+
+_LITERAL = r"""("[^"]*"|'[^']*'|-?\d+(?:\.\d+)?|[A-Za-z_]\w*)"""
+_WHERE = re.compile(r"^\s*([A-Za-z_]\w*)(\.kind)?\s*==\s*" + _LITERAL + r"\s*$")
+
+
+def parse_rollup_where(text: str) -> tuple[str, bool, Any] | None:
+    """``(field, is_stage_kind, literal)`` for the supported forms, else None.
+
+    Accepted until the .craft language compiles expressions: ``stage.kind ==
+    won|lost|open`` and ``field == literal`` where literal is a number, a quoted
+    string, ``true``/``false`` or a bare word (an enum option or stage code).
+    """
+    match = _WHERE.match(text)
+    if match is None:
+        return None
+    name, kind, raw = match.group(1), bool(match.group(2)), match.group(3)
+    if kind and name != "stage":
+        return None
+    literal: Any
+    if raw[0] in "\"'":
+        literal = raw[1:-1]
+    elif raw in ("true", "false"):
+        literal = raw == "true"
+    elif re.fullmatch(r"-?\d+", raw):
+        literal = int(raw)
+    elif re.fullmatch(r"-?\d+\.\d+", raw):
+        literal = Decimal(raw)
+    else:
+        literal = raw
+    return name, kind, literal
+
+
+def rollup_where(source: EntityDef, fld: FieldDef, src: FromClause) -> ColumnElement[bool]:
+    """The SQL of a rollup's ``where`` on the source alias ``src`` (see ``parse_rollup_where``)."""
+    parsed = parse_rollup_where(fld.where or "")
+    path = f"{fld.name}.where"
+    if parsed is None:
+        raise InvalidQuery(
+            f'{path}: "{fld.where}" is not supported yet — rollup conditions other than '
+            "`stage.kind == won|lost|open` and `field == literal` arrive with the .craft language",
+            place=Place(path=path))
+    name, is_kind, literal = parsed
+    if is_kind:
+        if literal not in {k.value for k in StageKind}:
+            raise InvalidQuery(f'{path}: "{literal}" is not a stage kind (open, won, lost)',
+                               place=Place(path=path))
+        return stage_kind_in(source, src, {StageKind(literal)})
+    target = source.find_field(name)
+    if name == "stage" and source.pipelines:
+        return src.c.stage == str(literal)
+    if target is None or not target.stored:
+        raise InvalidQuery(f'{path}: {source.name} has no stored field "{name}"', place=Place(path=path))
+    return cast(ColumnElement[bool], src.c[name] == literal)
+
+
+def stage_kind_in(entity: EntityDef, table: FromClause, kinds: set[StageKind]) -> ColumnElement[bool]:
+    """Rows whose (pipeline, stage) is a stage of one of ``kinds`` (codes may repeat across pipelines)."""
+    parts = []
+    for pipe in entity.pipelines:
+        codes = [s.code for s in pipe.stages if s.kind in kinds]
+        if codes:
+            parts.append(sa.and_(table.c.pipeline == pipe.code, table.c.stage.in_(codes)))
+    return sa.or_(*parts) if parts else sa.false()
+
+
+def stage_order(entity: EntityDef, table: FromClause) -> ColumnElement[Any]:
+    """The position of a row's stage in pipeline order (pipelines in declaration order), NULL if none."""
+    whens = []
+    for p_index, pipe in enumerate(entity.pipelines):
+        for s_index, stage in enumerate(pipe.stages):
+            cond = sa.and_(table.c.pipeline == pipe.code, table.c.stage == stage.code)
+            whens.append((cond, p_index * 10_000 + s_index))
+    if not whens:
+        return sa.null()
+    return sa.case(*whens, else_=sa.null())

@@ -1,0 +1,262 @@
+"""Listing records: filter, sort, keyset pages, and the lists a page shows.
+
+A page is one SELECT (filter, sort and ``first + 1`` rows to learn whether
+another page follows) plus, when the entity has ``many`` fields, one more
+SELECT loading those lists for the whole page.  Everything that depends only
+on the metadata — the selected columns, rollup subqueries, sort keys — is
+built once per (metadata version, entity, hidden fields, sort) and cached, so
+a request pays for its filter and the rows, not for re-deriving the schema.
+
+Records are plain dicts: the builtin columns, every stored field, rollup
+values, and ``many`` fields as sorted id lists.  Formula fields are left out
+until the .craft language computes them.  Datetimes are timezone-aware UTC
+on both databases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.sql.elements import ColumnElement
+
+from metamodel.definitions import FieldType
+from metamodel.errors import InvalidQuery, Place
+from metamodel.records.computed import Kind, VType, rollup_expr, specs_for, stage_order
+from metamodel.records.cursor import SortKey, after_condition, decode_cursor, encode_cursor, fingerprint
+from metamodel.records.filters import Hidden, compile_where, fail, lookup
+from metamodel.storage.catalog import WorkspaceMeta
+from metamodel.storage.tables import BUILTIN_COLUMNS, PIPELINE_COLUMNS
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 1000
+OrderBy = Sequence[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class EntityPlan:
+    """What a list of one entity selects, derived once per metadata version and hidden set."""
+
+    table: sa.Table
+    columns: tuple[ColumnElement[Any], ...]
+    names: tuple[str, ...]
+    labels: dict[str, ColumnElement[Any]]
+    utc_positions: tuple[int, ...]
+    many: tuple[tuple[str, str], ...]  # (field, target entity)
+
+
+@dataclass(frozen=True)
+class SortPlan:
+    keys: tuple[SortKey, ...]
+    sort_id: str
+    extra: tuple[ColumnElement[Any], ...]
+    clauses: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of records; ``total_count`` only when it was asked for (it costs a COUNT)."""
+
+    records: list[dict[str, Any]]
+    end_cursor: str | None
+    has_next_page: bool
+    total_count: int | None = None
+    _rows: Sequence[Row[Any]] = field(default=(), repr=False, compare=False)
+    _sort: SortPlan | None = field(default=None, repr=False, compare=False)
+
+    def cursor_at(self, index: int) -> str:
+        """The cursor of ``records[index]`` (GraphQL edge cursors), computed only when asked."""
+        assert self._sort is not None
+        return _cursor_of(self._sort, self._rows[index])
+
+
+_PLANS: dict[tuple[Any, ...], Any] = {}
+
+
+def _cached(key: tuple[Any, ...], build: Any) -> Any:
+    found = _PLANS.get(key)
+    if found is None:
+        if len(_PLANS) > 4096:
+            _PLANS.clear()
+        found = _PLANS[key] = build()
+    return found
+
+
+def entity_plan(meta: WorkspaceMeta, entity: str, hidden: Hidden = frozenset()) -> EntityPlan:
+    """The cached ``EntityPlan`` of ``entity`` for this metadata version and hidden set."""
+    key = ("entity", meta.workspace, meta.version, meta.dialect, entity, hidden)
+    plan: EntityPlan = _cached(key, lambda: _build_entity_plan(meta, entity, hidden))
+    return plan
+
+
+def _build_entity_plan(meta: WorkspaceMeta, entity_name: str, hidden: Hidden) -> EntityPlan:
+    entity = meta.blueprint.get_entity(entity_name)
+    table = meta.tables.entity(entity_name)
+    builtins = BUILTIN_COLUMNS + (PIPELINE_COLUMNS if entity.pipelines else ())
+    columns: list[ColumnElement[Any]] = [table.c[n] for n in builtins]
+    labels: dict[str, ColumnElement[Any]] = {}
+    many: list[tuple[str, str]] = []
+    specs = specs_for(meta, entity_name)
+    for fld in entity.fields:
+        if (entity.name, fld.name) in hidden or specs[fld.name].kind is Kind.PENDING:
+            continue
+        if fld.stored:
+            columns.append(table.c[fld.name])
+        elif fld.type is FieldType.ROLLUP:
+            labels[fld.name] = rollup_expr(meta, entity, fld, table).label(fld.name)
+            columns.append(labels[fld.name])
+        elif fld.type is FieldType.MANY and fld.to:
+            many.append((fld.name, fld.to))
+    names = tuple(c.key or "" for c in columns)
+    utc = tuple(i for i, c in enumerate(columns)
+                if meta.dialect == "sqlite" and isinstance(c.type, sa.DateTime))
+    return EntityPlan(table, tuple(columns), names, labels, utc, tuple(many))
+
+
+def sort_plan(meta: WorkspaceMeta, entity: str, order_by: OrderBy, hidden: Hidden = frozenset()) -> SortPlan:
+    """The cached ``SortPlan`` for ``order_by``; ``id`` ascending ends it as the tiebreaker.
+
+    ``keys`` are the caller's terms (what a cursor stores); the id comes last
+    in ``clauses`` unless the caller sorted by id already.
+    """
+    normal = tuple(_direction(item, i) for i, item in enumerate(order_by))
+    key = ("sort", meta.workspace, meta.version, meta.dialect, entity, normal, hidden)
+    plan: SortPlan = _cached(key, lambda: _build_sort_plan(meta, entity, normal, hidden))
+    return plan
+
+
+def _direction(item: Any, index: int) -> tuple[str, bool]:
+    path = f"order_by[{index}]"
+    if isinstance(item, str):
+        return item, False
+    if not isinstance(item, Sequence) or len(item) != 2 or not isinstance(item[0], str):
+        raise fail(path, 'expected ("field", "asc" | "desc")')
+    direction = str(item[1]).lower()
+    if direction not in ("asc", "desc"):
+        raise fail(path, f'direction must be "asc" or "desc", not "{item[1]}"')
+    return item[0], direction == "desc"
+
+
+def _build_sort_plan(meta: WorkspaceMeta, entity_name: str, order: tuple[tuple[str, bool], ...],
+                     hidden: Hidden) -> SortPlan:
+    entity = meta.blueprint.get_entity(entity_name)
+    plan = entity_plan(meta, entity_name, hidden)
+    keys: list[SortKey] = []
+    extra: list[ColumnElement[Any]] = []
+    for index, (name, desc) in enumerate(order):
+        spec = lookup(meta, entity, name, f"order_by[{index}].{name}", hidden)
+        if spec.kind in (Kind.LIST, Kind.INVERSE, Kind.MANY) or spec.vtype is VType.JSON:
+            raise fail(f"order_by[{index}].{name}", f"cannot sort by {name}: it holds a list or a document")
+        if spec.kind is Kind.STAGE:
+            label = stage_order(entity, plan.table).label(f"_sort{index}")
+            extra.append(label)
+            keys.append(SortKey(name, label, desc, VType.INT, label.key))
+        elif spec.name in plan.labels:
+            keys.append(SortKey(name, plan.labels[name], desc, spec.vtype, name))
+        else:
+            keys.append(SortKey(name, plan.table.c[name], desc, spec.vtype, name))
+    clauses = [k.clause() for k in keys]
+    if not any(k.name == "id" for k in keys):
+        clauses.append(plan.table.c.id.asc())
+    sort_id = fingerprint(entity_name, [(k.name, k.descending) for k in keys])
+    return SortPlan(tuple(keys), sort_id, tuple(extra), tuple(clauses))
+
+
+def _cursor_of(sort: SortPlan, row: Row[Any]) -> str:
+    mapping = row._mapping
+    return encode_cursor(sort.sort_id, [mapping[k.row_key] for k in sort.keys], mapping["id"])
+
+
+def _after(sort: SortPlan, plan: EntityPlan, token: str) -> ColumnElement[bool]:
+    values, record_id = decode_cursor(token, sort.sort_id, sort.keys)
+    return after_condition(sort.keys, values, plan.table.c.id, record_id)
+
+
+def _check_first(first: Any) -> int:
+    if isinstance(first, bool) or not isinstance(first, int) or first < 0:
+        raise InvalidQuery("first: must be a whole number ≥ 0", place=Place(path="first"))
+    if first > MAX_PAGE:
+        raise InvalidQuery(f"first: at most {MAX_PAGE} records per page (asked for {first})",
+                           place=Place(path="first"))
+    return first
+
+
+def list_records(conn: Connection, meta: WorkspaceMeta, entity: str, *,
+                 where: Mapping[str, Any] | None = None, order_by: OrderBy = (),
+                 first: int = DEFAULT_PAGE, after: str | None = None, include_deleted: bool = False,
+                 hidden: Hidden = frozenset(), with_total: bool = False) -> Page:
+    """One page of ``entity`` records matching ``where`` in ``order_by`` order, after cursor ``after``."""
+    limit = _check_first(first)
+    plan = entity_plan(meta, entity, hidden)
+    sort = sort_plan(meta, entity, order_by, hidden)
+    condition = _base_condition(meta, entity, plan.table, where, include_deleted, hidden)
+    stmt = sa.select(*plan.columns, *sort.extra).where(condition)
+    if after:
+        stmt = stmt.where(_after(sort, plan, after))
+    rows = conn.execute(stmt.order_by(*sort.clauses).limit(limit + 1)).all()
+    has_next = len(rows) > limit
+    rows = rows[:limit]
+    records = _to_records(plan, rows)
+    if plan.many and records:
+        _load_many(conn, meta, entity, plan, records)
+    total = count_records(conn, meta, entity, where, include_deleted, hidden) if with_total else None
+    end = _cursor_of(sort, rows[-1]) if rows else None
+    return Page(records, end, has_next, total, rows, sort)
+
+
+def _base_condition(meta: WorkspaceMeta, entity: str, table: sa.Table, where: Mapping[str, Any] | None,
+                    include_deleted: bool, hidden: Hidden) -> ColumnElement[bool]:
+    condition = compile_where(meta, entity, table, where, hidden)
+    if include_deleted:
+        return condition
+    return sa.and_(table.c.deleted_at.is_(None), condition)
+
+
+def _to_records(plan: EntityPlan, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+    names = plan.names
+    records = [dict(zip(names, row, strict=False)) for row in rows]
+    if plan.utc_positions:  # SQLite keeps no offset: values are stored as UTC wall time
+        utc_names = [names[i] for i in plan.utc_positions]
+        for record in records:
+            for name in utc_names:
+                value = record[name]
+                if isinstance(value, datetime) and value.tzinfo is None:
+                    record[name] = value.replace(tzinfo=UTC)
+    for record in records:
+        for many_field, _ in plan.many:
+            record[many_field] = []
+    return records
+
+
+def _load_many(conn: Connection, meta: WorkspaceMeta, entity: str, plan: EntityPlan,
+               records: list[dict[str, Any]]) -> None:
+    """Every ``many`` list of the page in one statement (UNION ALL over the junction tables)."""
+    ids = [r["id"] for r in records]
+    parts = []
+    for many_field, target in plan.many:
+        link = meta.tables.junction(entity, many_field)
+        member = meta.tables.entity(target)
+        parts.append(
+            sa.select(sa.literal(many_field).label("f"), link.c.left_id, link.c.right_id)
+            .select_from(link.join(member, member.c.id == link.c.right_id))
+            .where(link.c.left_id.in_(ids), member.c.deleted_at.is_(None)))
+    stmt = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    by_id = {r["id"]: r for r in records}
+    for name, left, right in conn.execute(stmt):
+        by_id[left][name].append(right)
+    for record in records:
+        for many_field, _ in plan.many:
+            record[many_field].sort()
+
+
+def count_records(conn: Connection, meta: WorkspaceMeta, entity: str,
+                  where: Mapping[str, Any] | None = None, include_deleted: bool = False,
+                  hidden: Hidden = frozenset()) -> int:
+    """How many records of ``entity`` match ``where`` (one COUNT statement)."""
+    table = meta.tables.entity(entity)
+    condition = _base_condition(meta, entity, table, where, include_deleted, hidden)
+    return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(condition)).scalar_one())
