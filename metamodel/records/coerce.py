@@ -1,0 +1,339 @@
+"""Turning API input into the Python values a column stores, one field at a time.
+
+Each field gets one coercer, built once per metadata version: a function that
+returns the stored value or raises ``Invalid`` with a reason a consultant can
+act on.  ``FieldRules`` applies them to a whole input and collects *every*
+problem, so a form shows all its mistakes at once.  Checks that need the
+database (references, users, uniqueness) live in ``write``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from typing import Any
+
+from metamodel.definitions import COMPUTED, EntityDef, FieldDef, FieldType
+
+Coercer = Callable[[Any], Any]
+
+#: Built-in columns the platform sets itself; writing them is refused.
+READ_ONLY_BUILTINS = frozenset(
+    {"id", "created_at", "updated_at", "created_by", "version", "deleted_at", "stage_entered_at"})
+#: Built-in columns a caller may write (``pipeline``/``stage`` only where the entity has pipelines).
+WRITABLE_BUILTINS = ("owner", "pipeline", "stage")
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+_PHONE = re.compile(r"^\+?[0-9 ().\-]{5,40}$")
+_INTEGER_TEXT = re.compile(r"^[+-]?\d+$")
+_BIGINT = 2**63
+_WIDE = Context(prec=60)
+#: (scale, largest integer digits) of the Numeric columns of money and decimal fields.
+_NUMERIC_SHAPE = {FieldType.MONEY: (2, 16), FieldType.DECIMAL: (10, 20)}
+#: Column widths of the types whose SQL type has a fixed length.
+_COLUMN_LIMITS = {FieldType.EMAIL: 320, FieldType.PHONE: 64, FieldType.URL: 2048, FieldType.ENUM: 255}
+
+
+class Invalid(ValueError):
+    """A value that does not fit its field; the message is the reason shown to the user."""
+
+
+def _number_text(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _text(fld: FieldDef) -> Coercer:
+    limit = fld.max_length or _COLUMN_LIMITS.get(fld.type)
+    pattern, reason = {
+        FieldType.EMAIL: (_EMAIL, "must be an email address like name@example.com"),
+        FieldType.URL: (_URL, "must be a web address starting with http:// or https://"),
+        FieldType.PHONE: (_PHONE, "must be a phone number such as +1 555 123 4567"),
+    }.get(fld.type, (None, ""))
+
+    def coerce(value: Any) -> str:
+        if not isinstance(value, str):
+            raise Invalid("must be text")
+        text: str = value
+        if pattern is not None:
+            text = text.strip()
+            if not pattern.match(text):
+                raise Invalid(reason)
+        if limit is not None and len(text) > limit:
+            raise Invalid(f"must be at most {limit} characters")
+        return text
+
+    return coerce
+
+
+def _check_bounds(fld: FieldDef, value: int | Decimal) -> None:
+    if fld.min is not None and value < fld.min:
+        raise Invalid(f"must be at least {_number_text(fld.min)}")
+    if fld.max is not None and value > fld.max:
+        raise Invalid(f"must be at most {_number_text(fld.max)}")
+
+
+def _whole(value: Any) -> int:
+    """An int from an int, an integral float/Decimal or decimal digits; never from a bool."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str) and _INTEGER_TEXT.match(value.strip()):
+        return int(value.strip())
+    raise Invalid("must be a whole number")
+
+
+def _integer(fld: FieldDef) -> Coercer:
+    def coerce(value: Any) -> int:
+        number = _whole(value)
+        if not -_BIGINT <= number < _BIGINT:
+            raise Invalid("is too large")
+        _check_bounds(fld, number)
+        return number
+
+    return coerce
+
+
+def _to_decimal(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise Invalid("must be a number")
+    try:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(
+            value.strip() if isinstance(value, str) else value)
+    except InvalidOperation:
+        raise Invalid("must be a number") from None
+    if not number.is_finite():
+        raise Invalid("must be a number")
+    return number
+
+
+def _decimal(fld: FieldDef) -> Coercer:
+    scale, digits = _NUMERIC_SHAPE[fld.type]
+    quantum = Decimal(1).scaleb(-scale)
+    ceiling = Decimal(10) ** digits
+
+    def coerce(value: Any) -> Decimal:
+        number = _to_decimal(value)
+        if abs(number) >= ceiling:
+            raise Invalid("is too large")
+        number = number.quantize(quantum, rounding=ROUND_HALF_UP, context=_WIDE)
+        _check_bounds(fld, number)
+        return number
+
+    return coerce
+
+
+def _boolean(_fld: FieldDef) -> Coercer:
+    def coerce(value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise Invalid("must be true or false")
+        return value
+
+    return coerce
+
+
+def _date(_fld: FieldDef) -> Coercer:
+    def coerce(value: Any) -> date:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        raise Invalid("must be a date like 2026-03-31")
+
+    return coerce
+
+
+def _datetime(_fld: FieldDef) -> Coercer:
+    """Naive input is taken as UTC; everything is stored in UTC (SQLite keeps no offset)."""
+
+    def coerce(value: Any) -> datetime:
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = datetime.fromisoformat(value.strip())
+        if not isinstance(value, datetime):
+            raise Invalid("must be a date and time like 2026-03-31T14:30:00Z")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    return coerce
+
+
+def _enum(fld: FieldDef) -> Coercer:
+    options = frozenset(fld.options)
+    reason = "must be one of: " + ", ".join(fld.options)
+
+    def coerce(value: Any) -> str:
+        if not isinstance(value, str) or value not in options:
+            raise Invalid(reason)
+        return value
+
+    return coerce
+
+
+def _string_list(value: Any, reason: str) -> list[str]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise Invalid(reason)
+    return list(value)
+
+
+def _multi_enum(fld: FieldDef) -> Coercer:
+    options = frozenset(fld.options)
+    allowed = ", ".join(fld.options)
+
+    def coerce(value: Any) -> list[str]:
+        items = _string_list(value, f"must be a list of: {allowed}")
+        wrong = [v for v in items if v not in options]
+        if wrong:
+            raise Invalid(f"{', '.join(wrong)} not allowed: must be among {allowed}")
+        return list(dict.fromkeys(items))
+
+    return coerce
+
+
+def _tags(_fld: FieldDef) -> Coercer:
+    """Tags are stripped, empty ones dropped and duplicates removed, first occurrence kept."""
+
+    def coerce(value: Any) -> list[str]:
+        items = _string_list(value, "must be a list of tags (text)")
+        return list(dict.fromkeys(t for t in (v.strip() for v in items) if t))
+
+    return coerce
+
+
+def _json(_fld: FieldDef) -> Coercer:
+    def coerce(value: Any) -> Any:
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            raise Invalid("must be a JSON value (object, list, text, number, true/false)") from None
+        return value
+
+    return coerce
+
+
+def coerce_id(value: Any, what: str) -> int:
+    """A record or user id given as a number or as the decimal text GraphQL IDs use."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value >= _BIGINT:
+        raise Invalid(f"must be the id of a {what}")
+    return value
+
+
+def _reference(fld: FieldDef) -> Coercer:
+    target = fld.to or "record"
+    return lambda value: coerce_id(value, target)
+
+
+def _many(fld: FieldDef) -> Coercer:
+    target = fld.to or "record"
+
+    def coerce(value: Any) -> list[int]:
+        if not isinstance(value, list | tuple):
+            raise Invalid(f"must be a list of {target} ids")
+        return sorted({coerce_id(v, target) for v in value})
+
+    return coerce
+
+
+def _user(_fld: FieldDef) -> Coercer:
+    return lambda value: coerce_id(value, "user")
+
+
+def _computed(_fld: FieldDef) -> Coercer:
+    def coerce(_value: Any) -> Any:
+        raise Invalid("is computed from other fields and cannot be written")
+
+    return coerce
+
+
+_BUILDERS: dict[FieldType, Callable[[FieldDef], Coercer]] = {
+    FieldType.STRING: _text, FieldType.TEXT: _text, FieldType.EMAIL: _text, FieldType.URL: _text,
+    FieldType.PHONE: _text, FieldType.INTEGER: _integer, FieldType.DECIMAL: _decimal,
+    FieldType.MONEY: _decimal, FieldType.BOOLEAN: _boolean, FieldType.DATE: _date,
+    FieldType.DATETIME: _datetime, FieldType.ENUM: _enum, FieldType.MULTI_ENUM: _multi_enum,
+    FieldType.TAGS: _tags, FieldType.JSON: _json, FieldType.REFERENCE: _reference,
+    FieldType.MANY: _many, FieldType.USER: _user, FieldType.FORMULA: _computed,
+    FieldType.ROLLUP: _computed,
+}
+
+
+def coercer_for(fld: FieldDef) -> Coercer:
+    """The coercer of one field (every field type has one: a missing one fails at import)."""
+    return _BUILDERS[fld.type](fld)
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == ()
+
+
+@dataclass(frozen=True)
+class FieldRules:
+    """Every input rule of one entity at one metadata version, built once."""
+
+    entity: EntityDef
+    coercers: Mapping[str, Coercer]
+    required: frozenset[str]
+    defaults: Mapping[str, Any]
+
+    def coerce(self, values: Mapping[str, Any], *, partial: bool) -> tuple[dict[str, Any], dict[str, str]]:
+        """Coerced values and the problems found, field by field (all of them).
+
+        ``partial`` is an update: absent fields keep their value, but a required
+        field may still not be emptied.  On create, defaults fill absent fields.
+        """
+        source = values if partial else {**self._fresh_defaults(), **values}
+        out: dict[str, Any] = {}
+        problems: dict[str, str] = {}
+        for name, raw in source.items():
+            coerce = self.coercers.get(name)
+            if coerce is None:
+                problems[name] = self._unknown(name)
+            elif _is_blank(raw):
+                if name in self.required:
+                    problems[name] = "is required"
+                else:
+                    out[name] = [] if self.entity_field_type(name) is FieldType.MANY else None
+            else:
+                try:
+                    out[name] = coerce(raw)
+                except Invalid as exc:
+                    problems[name] = str(exc)
+        if not partial:
+            problems.update({n: "is required" for n in self.required if n not in source})
+        return out, problems
+
+    def entity_field_type(self, name: str) -> FieldType | None:
+        fld = self.entity.find_field(name)
+        return fld.type if fld else None
+
+    def _fresh_defaults(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, list) else v for k, v in self.defaults.items()}
+
+    def _unknown(self, name: str) -> str:
+        if name in READ_ONLY_BUILTINS:
+            return "is set by the platform and cannot be written"
+        close = difflib.get_close_matches(name, list(self.coercers), n=1)
+        hint = f' (did you mean "{close[0]}"?)' if close else ""
+        return f"is not a field of {self.entity.name}{hint}"
+
+
+def build_rules(entity: EntityDef) -> FieldRules:
+    """Compile the rules of ``entity``; defaults are coerced once here, not per write."""
+    coercers: dict[str, Coercer] = {f.name: coercer_for(f) for f in entity.fields}
+    coercers["owner"] = _user(FieldDef("owner", FieldType.USER))
+    defaults = {f.name: coercers[f.name](f.default) for f in entity.fields
+                if f.has_default and f.default is not None and f.type not in COMPUTED}
+    required = frozenset(f.name for f in entity.fields if f.required and f.type not in COMPUTED)
+    return FieldRules(entity, coercers, required, defaults)

@@ -1,0 +1,137 @@
+"""What a write (or a single-record read) of one entity needs, compiled once.
+
+Everything that depends only on the metadata — coercers, the column list, the
+statements, which constraint guards which field — is built once per
+(workspace, version, dialect, entity) into a ``WritePlan``.  The version in the
+cache key retires plans after a migration, exactly like the cached tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from metamodel.definitions import EntityDef, FieldType
+from metamodel.errors import NotFound
+from metamodel.records.coerce import FieldRules, build_rules
+from metamodel.storage.catalog import WorkspaceMeta
+
+
+@dataclass(frozen=True)
+class WritePlan:
+    """What a write of one entity needs, compiled once per metadata version."""
+
+    workspace: str
+    entity: EntityDef
+    table: sa.Table
+    rules: FieldRules
+    blank_row: Mapping[str, Any]            # every inserted column, with its value when unset
+    insert: sa.Insert
+    select_row: sa.Select[Any]
+    select_locked: sa.Select[Any]
+    references: Mapping[str, str]          # reference or many field -> target entity
+    exists: Mapping[str, sa.Select[Any]]   # target entity -> "which of :ids are live"
+    junctions: Mapping[str, sa.Table]      # many field -> junction table
+    user_fields: tuple[str, ...]
+    unique: Mapping[str, str]              # constraint or column name -> field
+    stamps: tuple[str, ...]                # datetime columns, normalised to aware UTC on read
+    tracked: tuple[str, ...]               # what history records on create
+
+
+def _exists_query(table: sa.Table) -> sa.Select[Any]:
+    """Live ids among ``:ids``, share-locked on PostgreSQL so they cannot be deleted under us."""
+    return (sa.select(table.c.id)
+            .where(table.c.id.in_(sa.bindparam("ids", expanding=True)), table.c.deleted_at.is_(None))
+            .with_for_update(read=True))
+
+
+def build_plan(meta: WorkspaceMeta, entity: EntityDef) -> WritePlan:
+    tables = meta.tables
+    table = tables.entity(entity.name)
+    linked = {f.name: f.to for f in entity.fields
+              if f.type in (FieldType.REFERENCE, FieldType.MANY) and f.to}
+    stored = [f.name for f in entity.stored_fields]
+    unique = {f.name: f.name for f in entity.stored_fields if f.unique}
+    unique.update({str(c.name): next(iter(c.columns)).name for c in table.constraints
+                   if isinstance(c, sa.UniqueConstraint) and c.name and len(c.columns) == 1})
+    blank = {c.name: None for c in table.columns if c.name != "id"} | {"version": 1}
+    select_row = sa.select(table).where(table.c.id == sa.bindparam("id"))
+    return WritePlan(
+        workspace=meta.workspace, entity=entity, table=table, rules=build_rules(entity),
+        blank_row=blank, insert=table.insert().returning(table.c.id), select_row=select_row,
+        select_locked=select_row.with_for_update(),
+        references=linked, exists={t: _exists_query(tables.entity(t)) for t in set(linked.values())},
+        junctions={f.name: tables.junction(entity.name, f.name) for f in entity.fields
+                   if f.type is FieldType.MANY},
+        user_fields=("owner", *(f.name for f in entity.fields if f.type is FieldType.USER)),
+        unique=unique,
+        stamps=tuple(c.name for c in table.columns if isinstance(c.type, sa.DateTime)),
+        tracked=("owner", "pipeline", "stage", *stored,
+                 *(f.name for f in entity.fields if f.type is FieldType.MANY)),
+    )
+
+
+_PLANS: dict[tuple[str, int, str, str], WritePlan] = {}
+_PLAN_LIMIT = 4096
+
+
+def plan_for(meta: WorkspaceMeta, entity: str) -> WritePlan:
+    """The cached plan of ``entity``; the metadata version in the key retires stale plans."""
+    key = (meta.workspace, meta.version, meta.dialect, entity)
+    plan = _PLANS.get(key)
+    if plan is None:
+        definition = meta.blueprint.find_entity(entity)
+        if definition is None:
+            raise NotFound(f'there is no entity "{entity}"')
+        if len(_PLANS) >= _PLAN_LIMIT:
+            _PLANS.clear()
+        plan = _PLANS[key] = build_plan(meta, definition)
+    return plan
+
+
+# ---- reading one record -------------------------------------------------------------------
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def load_row(conn: Connection, plan: WritePlan, record_id: int, *, lock: bool) -> dict[str, Any] | None:
+    """One row as a dict, datetimes aware in UTC on both databases (SQLite keeps no offset)."""
+    stmt = plan.select_locked if lock else plan.select_row
+    row = conn.execute(stmt, {"id": record_id}).mappings().first()
+    if row is None:
+        return None
+    record = dict(row)
+    for name in plan.stamps:
+        record[name] = _as_utc(record[name])
+    return record
+
+
+def load_many(conn: Connection, plan: WritePlan, record_id: int) -> dict[str, list[int]]:
+    """The ids linked through each ``many`` field, sorted (one query per many field)."""
+    return {name: sorted(conn.execute(sa.select(j.c.right_id).where(j.c.left_id == record_id)).scalars())
+            for name, j in plan.junctions.items()}
+
+
+def not_found(plan: WritePlan, record_id: int) -> NotFound:
+    return NotFound(f"there is no {plan.entity.name} with id {record_id}")
+
+
+def get_record(conn: Connection, meta: WorkspaceMeta, entity: str, record_id: int, *,
+               include_deleted: bool = False) -> dict[str, Any]:
+    plan = plan_for(meta, entity)
+    record = load_row(conn, plan, record_id, lock=False)
+    if record is None or (record["deleted_at"] is not None and not include_deleted):
+        raise not_found(plan, record_id)
+    record.update(load_many(conn, plan, record_id))
+    return record
+
+

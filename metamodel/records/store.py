@@ -1,0 +1,119 @@
+"""``RecordStore``: the one repository every upper layer uses to read and write records.
+
+The facade owns transactions and nothing else: each write runs in its own
+``write_transaction`` (``BEGIN IMMEDIATE`` on SQLite) unless the caller passes
+``conn``, in which case it runs inside a SAVEPOINT of the caller's transaction
+— so the workflow engine can compose several writes, and a refused write
+(unique violation, version conflict) leaves the caller's transaction usable and
+nothing of its own behind.  The work itself lives in ``write`` (create, update,
+delete, restore) and in the read modules (list, count, aggregate, group-by).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Connection, Engine
+
+from metamodel.clock import SYSTEM_CLOCK, Clock
+from metamodel.db import write_transaction
+from metamodel.records import write
+from metamodel.records.actor import SYSTEM_ACTOR, Actor
+from metamodel.records import query
+from metamodel.records.filters import Hidden
+from metamodel.records.plan import get_record
+from metamodel.records.query import DEFAULT_PAGE, OrderBy, Page
+from metamodel.storage.catalog import WorkspaceMeta
+
+Record = dict[str, Any]
+T = TypeVar("T")
+
+
+class RecordStore:
+    """Records of one workspace at one metadata version.
+
+    A record is a plain dict: the built-in columns (``id``, ``created_at``,
+    ``updated_at``, ``created_by``, ``owner``, ``version``, ``deleted_at`` and,
+    with pipelines, ``pipeline``, ``stage``, ``stage_entered_at``), every stored
+    field, and each ``many`` field as a sorted list of ids.  Datetimes are aware
+    (UTC), numbers of money/decimal fields are ``Decimal``.
+    """
+
+    def __init__(self, engine: Engine, meta: WorkspaceMeta, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.engine = engine
+        self.meta = meta
+        self.clock = clock
+
+    # ---- transactions -----------------------------------------------------------------------
+
+    @contextmanager
+    def reading(self, conn: Connection | None = None) -> Iterator[Connection]:
+        """``conn`` itself, or a fresh connection for one read (shared by the read half)."""
+        if conn is not None:
+            yield conn
+            return
+        with self.engine.connect() as own:
+            yield own
+
+    def _write(self, conn: Connection | None, actor: Actor | None,
+               work: Callable[[Connection, write.Scope], T]) -> T:
+        scope = write.Scope(self.meta, self.clock, actor or SYSTEM_ACTOR)
+        if conn is None:
+            with write_transaction(self.engine) as own:
+                return work(own, scope)
+        with conn.begin_nested():
+            return work(conn, scope)
+
+    # ---- write half (metamodel/records/write.py) --------------------------------------------
+
+    def create(self, entity: str, values: Mapping[str, Any], *, actor: Actor | None = None,
+               conn: Connection | None = None) -> Record:
+        """Create a record; raises ValidationFailed (every field at once) or UnknownStage."""
+        return self._write(conn, actor, lambda c, s: write.create_record(c, s, entity, values))
+
+    def update(self, entity: str, record_id: int, values: Mapping[str, Any], *,
+               expected_version: int | None = None, actor: Actor | None = None,
+               conn: Connection | None = None) -> Record:
+        """Change some fields (and/or move stage); a stale ``expected_version`` raises VersionConflict."""
+        return self._write(conn, actor, lambda c, s: write.update_record(
+            c, s, entity, record_id, values, expected_version))
+
+    def delete(self, entity: str, record_id: int, *, expected_version: int | None = None,
+               actor: Actor | None = None, conn: Connection | None = None) -> Record:
+        """Soft delete: stamps ``deleted_at``; the record stays restorable."""
+        return self._write(conn, actor, lambda c, s: write.set_deleted(
+            c, s, entity, record_id, deleted=True, expected_version=expected_version))
+
+    def restore(self, entity: str, record_id: int, *, expected_version: int | None = None,
+                actor: Actor | None = None, conn: Connection | None = None) -> Record:
+        """Undo a soft delete (a live record is returned unchanged)."""
+        return self._write(conn, actor, lambda c, s: write.set_deleted(
+            c, s, entity, record_id, deleted=False, expected_version=expected_version))
+
+    def get(self, entity: str, record_id: int, *, include_deleted: bool = False,
+            conn: Connection | None = None) -> Record:
+        """One record by id; NotFound when missing or soft-deleted (unless ``include_deleted``)."""
+        with self.reading(conn) as c:
+            return get_record(c, self.meta, entity, record_id, include_deleted=include_deleted)
+
+    # ---- read half (metamodel/records/query.py, filters.py, cursor.py, aggregates.py) -------
+    # Owned by the read-half engineer: add list / count / aggregate / group_by methods below
+    # by a targeted edit, as thin delegations to those modules (use ``self.reading(conn)``).
+
+    def list(self, entity: str, *, where: Mapping[str, Any] | None = None, order_by: OrderBy = (),
+             first: int = DEFAULT_PAGE, after: str | None = None, include_deleted: bool = False,
+             hidden: Hidden = frozenset(), with_total: bool = False,
+             conn: Connection | None = None) -> Page:
+        """One keyset page; see ``query.list_records``."""
+        with self.reading(conn) as c:
+            return query.list_records(c, self.meta, entity, where=where, order_by=order_by, first=first,
+                                      after=after, include_deleted=include_deleted, hidden=hidden,
+                                      with_total=with_total)
+
+    def count(self, entity: str, where: Mapping[str, Any] | None = None, *,
+              include_deleted: bool = False, hidden: Hidden = frozenset(),
+              conn: Connection | None = None) -> int:
+        with self.reading(conn) as c:
+            return query.count_records(c, self.meta, entity, where, include_deleted, hidden)

@@ -1,0 +1,278 @@
+"""The write path of records: create, update, soft delete and restore.
+
+A create is: coerce in Python (rules compiled in ``plan``), one existence query
+per referenced entity, one INSERT … RETURNING, and the fixed event statements
+of ``events``.  Every function takes the caller's connection: the facade
+decides where the transaction begins and ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from metamodel.clock import Clock
+from metamodel.definitions import PipelineDef
+from metamodel.errors import UnknownStage, ValidationFailed, VersionConflict
+from metamodel.records.actor import Actor
+from metamodel.records.events import StageMove, WriteEvent, record_event
+from metamodel.records.plan import WritePlan, load_many, load_row, not_found, plan_for
+from metamodel.storage.catalog import WorkspaceMeta
+from metamodel.storage.system_tables import users
+
+_USERS_EXIST = sa.select(users.c.id).where(
+    users.c.workspace == sa.bindparam("ws"), users.c.active.is_(True),
+    users.c.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Who writes, when, in which workspace: the parts of a write that are not its input."""
+
+    meta: WorkspaceMeta
+    clock: Clock
+    actor: Actor
+
+
+# ---- checks that need the database --------------------------------------------------------
+
+
+def check_links(conn: Connection, plan: WritePlan, values: Mapping[str, Any]) -> dict[str, str]:
+    """Problems with references, many-links and users: one query per target entity, not per field."""
+    wanted: dict[str, list[tuple[str, list[int]]]] = {}
+    for name, target in plan.references.items():
+        value = values.get(name)
+        if value:
+            wanted.setdefault(target, []).append((name, value if isinstance(value, list) else [value]))
+    people = [(n, [values[n]]) for n in plan.user_fields if values.get(n) is not None]
+    problems: dict[str, str] = {}
+    for target, uses in wanted.items():
+        _report_missing(conn, plan.exists[target], {}, uses, f"no {target} with id", problems)
+    if people:
+        _report_missing(conn, _USERS_EXIST, {"ws": plan.workspace}, people,
+                        "no active user with id", problems)
+    return problems
+
+
+def _report_missing(conn: Connection, query: sa.Select[Any], params: dict[str, Any],
+                    uses: list[tuple[str, list[int]]], reason: str, problems: dict[str, str]) -> None:
+    ids = sorted({i for _, ids in uses for i in ids})
+    found = set(conn.execute(query, {**params, "ids": ids}).scalars())
+    for name, ids in uses:
+        missing = [str(i) for i in ids if i not in found]
+        if missing:
+            problems[name] = f"{reason} {', '.join(missing)}"
+
+
+def unique_problem(plan: WritePlan, exc: IntegrityError) -> dict[str, str] | None:
+    """Map a unique violation to its field, by constraint name (PostgreSQL) or column (SQLite)."""
+    diag = getattr(exc.orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    field = plan.unique.get(name) if name else None
+    text = str(exc.orig)
+    if field is None and "UNIQUE constraint failed:" in text:
+        column = text.split("UNIQUE constraint failed:", 1)[1].split(",")[0].strip()
+        field = plan.unique.get(column.rsplit(".", 1)[-1])
+    if field is None:
+        return None
+    return {field: f"must be unique: another {plan.entity.name} already has this value"}
+
+
+def execute_checked(conn: Connection, plan: WritePlan, stmt: sa.Executable,
+                    params: Mapping[str, Any]) -> sa.CursorResult[Any]:
+    """Run a write, turning a unique violation into VALIDATION_FAILED on that field."""
+    try:
+        return conn.execute(stmt, params)
+    except IntegrityError as exc:
+        problem = unique_problem(plan, exc)
+        if problem is None:
+            raise
+        raise ValidationFailed(problem) from None
+
+
+# ---- pipelines and stages -----------------------------------------------------------------
+
+
+def _pipeline(plan: WritePlan, code: Any) -> PipelineDef:
+    found = plan.entity.find_pipeline(code) if isinstance(code, str) else None
+    if found is None:
+        valid = ", ".join(p.code for p in plan.entity.pipelines)
+        raise UnknownStage(f'{plan.entity.name} has no pipeline "{code}"; valid pipelines: {valid}')
+    return found
+
+
+def _stage(pipeline: PipelineDef, code: Any) -> str:
+    if not isinstance(code, str) or pipeline.find_stage(code) is None:
+        valid = ", ".join(pipeline.stage_codes())
+        raise UnknownStage(f'"{code}" is not a stage of pipeline {pipeline.code}; valid stages: {valid}')
+    return code
+
+
+def pop_stage_input(plan: WritePlan, values: dict[str, Any]) -> tuple[Any, Any]:
+    """Take ``pipeline`` and ``stage`` out of the input (they are columns, not fields)."""
+    if not plan.entity.pipelines:
+        return None, None
+    return values.pop("pipeline", None), values.pop("stage", None)
+
+
+def initial_stage(plan: WritePlan, pipeline: Any, stage: Any) -> StageMove | None:
+    """Where a new record starts: the given or first pipeline, the given or initial stage."""
+    default = plan.entity.default_pipeline
+    if default is None:
+        return None
+    chosen = default if pipeline is None else _pipeline(plan, pipeline)
+    code = chosen.initial.code if stage is None else _stage(chosen, stage)
+    return StageMove(chosen.code, code, None)
+
+
+def stage_move(plan: WritePlan, current: Mapping[str, Any], pipeline: Any, stage: Any) -> StageMove | None:
+    """A validated move of an existing record, or None when it stays where it is."""
+    if pipeline is None and stage is None:
+        return None
+    here = current.get("pipeline")
+    if pipeline is not None and pipeline != here and stage is None:
+        raise ValidationFailed({"stage": "is required when moving the record to another pipeline"})
+    chosen = _pipeline(plan, pipeline if pipeline is not None else here or plan.entity.pipelines[0].code)
+    code = _stage(chosen, stage)
+    if chosen.code == here and code == current.get("stage"):
+        return None
+    return StageMove(chosen.code, code, current.get("stage"), here)
+
+
+def event_for(scope: Scope, plan: WritePlan, record: Mapping[str, Any], kind: str,
+              changes: Mapping[str, tuple[Any, Any]], move: StageMove | None) -> WriteEvent:
+    return WriteEvent(workspace=plan.workspace, entity=plan.entity.name, record_id=record["id"],
+                      kind=kind, version=record["version"], actor=scope.actor.label,
+                      at=record["updated_at"], changes=changes, stage=move)
+
+
+# ---- the writes ---------------------------------------------------------------------------
+
+
+def _split_many(plan: WritePlan, values: dict[str, Any]) -> dict[str, list[int]]:
+    return {name: values.pop(name) for name in plan.junctions if name in values}
+
+
+def _link(conn: Connection, plan: WritePlan, record_id: int,
+          links: Mapping[str, tuple[list[int], list[int]]]) -> None:
+    """Bring each junction from its old ids to its new ones (delete removed, insert added)."""
+    for name, (old, new) in links.items():
+        junction = plan.junctions[name]
+        gone = sorted(set(old) - set(new))
+        added = sorted(set(new) - set(old))
+        if gone:
+            conn.execute(junction.delete().where(junction.c.left_id == record_id,
+                                                 junction.c.right_id.in_(gone)))
+        if added:
+            conn.execute(junction.insert(), [{"left_id": record_id, "right_id": i} for i in added])
+
+
+def _raise_problems(conn: Connection, plan: WritePlan, values: Mapping[str, Any],
+                    problems: dict[str, str]) -> None:
+    """Add the database checks to the shape problems and raise them all together."""
+    problems.update(check_links(conn, plan, {k: v for k, v in values.items() if k not in problems}))
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def create_record(conn: Connection, scope: Scope, entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    plan = plan_for(scope.meta, entity)
+    given = dict(values)
+    start = initial_stage(plan, *pop_stage_input(plan, given))
+    coerced, problems = plan.rules.coerce(given, partial=False)
+    _raise_problems(conn, plan, coerced, problems)
+    many = _split_many(plan, coerced)
+    now = scope.clock.now()
+    row = {**plan.blank_row, **coerced, "created_at": now, "updated_at": now,
+           "created_by": scope.actor.user_id, "owner": coerced.get("owner", scope.actor.user_id)}
+    if start is not None:
+        row.update(pipeline=start.pipeline, stage=start.stage, stage_entered_at=now)
+    record_id = execute_checked(conn, plan, plan.insert, row).scalar_one()
+    _link(conn, plan, record_id, {name: ([], ids) for name, ids in many.items()})
+    record = {"id": record_id, **row, **{name: many.get(name, []) for name in plan.junctions}}
+    changes = {k: (None, record[k]) for k in plan.tracked if record.get(k) not in (None, [])}
+    record_event(conn, event_for(scope, plan, record, "created", changes, start))
+    return record
+
+
+def _locked_live(conn: Connection, plan: WritePlan, record_id: int,
+                 expected_version: int | None) -> dict[str, Any]:
+    """The current row, locked for this transaction, that the caller's version still matches."""
+    current = load_row(conn, plan, record_id, lock=True)
+    if current is None or current["deleted_at"] is not None:
+        raise not_found(plan, record_id)
+    check_version(plan, current, expected_version)
+    return current
+
+
+def check_version(plan: WritePlan, current: Mapping[str, Any], expected: int | None) -> None:
+    if expected is not None and current["version"] != expected:
+        raise VersionConflict(plan.entity.name, current["id"], expected, current["version"])
+
+
+def _bump(conn: Connection, plan: WritePlan, current: Mapping[str, Any],
+          columns: dict[str, Any], now: Any) -> int:
+    """UPDATE … WHERE version = the version read: a concurrent writer makes it match nothing."""
+    table = plan.table
+    version: int = current["version"] + 1
+    stmt = (table.update()
+            .where(table.c.id == current["id"], table.c.version == current["version"])
+            .values(**columns, updated_at=now, version=version))
+    if execute_checked(conn, plan, stmt, {}).rowcount != 1:
+        actual = conn.execute(sa.select(table.c.version).where(table.c.id == current["id"])).scalar()
+        raise VersionConflict(plan.entity.name, current["id"], current["version"], actual or 0)
+    return version
+
+
+def update_record(conn: Connection, scope: Scope, entity: str, record_id: int,
+                  values: Mapping[str, Any], expected_version: int | None) -> dict[str, Any]:
+    plan = plan_for(scope.meta, entity)
+    given = dict(values)
+    stage_input = pop_stage_input(plan, given)
+    coerced, problems = plan.rules.coerce(given, partial=True)
+    current = _locked_live(conn, plan, record_id, expected_version)
+    move = stage_move(plan, current, *stage_input)
+    _raise_problems(conn, plan, coerced, problems)
+    current.update(load_many(conn, plan, record_id))
+    changes = {k: (current[k], v) for k, v in coerced.items() if current[k] != v}
+    if move is not None:
+        changes.update(stage=(move.from_stage, move.stage))
+        if move.pipeline != move.from_pipeline:
+            changes["pipeline"] = (move.from_pipeline, move.pipeline)
+    if not changes:
+        return current
+    now = scope.clock.now()
+    columns = {k: new for k, (_, new) in changes.items() if k not in plan.junctions}
+    if move is not None:
+        columns["stage_entered_at"] = now
+    version = _bump(conn, plan, current, columns, now)
+    _link(conn, plan, record_id, {k: v for k, v in changes.items() if k in plan.junctions})
+    record = {**current, **columns, "updated_at": now, "version": version,
+              **{k: new for k, (_, new) in changes.items() if k in plan.junctions}}
+    record_event(conn, event_for(scope, plan, record, "updated", changes, move))
+    return record
+
+
+def set_deleted(conn: Connection, scope: Scope, entity: str, record_id: int, *, deleted: bool,
+                expected_version: int | None) -> dict[str, Any]:
+    """Soft delete (stamp ``deleted_at``) or restore; restoring a live record changes nothing."""
+    plan = plan_for(scope.meta, entity)
+    current = load_row(conn, plan, record_id, lock=True)
+    if current is None or (deleted and current["deleted_at"] is not None):
+        raise not_found(plan, record_id)
+    current.update(load_many(conn, plan, record_id))
+    if not deleted and current["deleted_at"] is None:
+        return current
+    check_version(plan, current, expected_version)
+    now = scope.clock.now()
+    stamp = now if deleted else None
+    version = _bump(conn, plan, current, {"deleted_at": stamp}, now)
+    record = {**current, "deleted_at": stamp, "updated_at": now, "version": version}
+    changes = {"deleted_at": (current["deleted_at"], stamp)}
+    record_event(conn, event_for(scope, plan, record, "deleted" if deleted else "restored", changes, None))
+    return record
