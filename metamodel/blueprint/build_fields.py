@@ -91,7 +91,8 @@ def _applicable(r: Reader, data: dict[str, Any], path: Path, ftype: FieldType) -
     for key, value in data.items():
         allowed = APPLIES.get(key)
         if allowed is not None and ftype not in allowed and value is not None:
-            r.add(codes.OPTION_NOT_APPLICABLE, f'"{key}" does not apply to a {ftype.value} field',
+            article = "an" if ftype.value[0] in "aeiou" else "a"
+            r.add(codes.OPTION_NOT_APPLICABLE, f'"{key}" does not apply to {article} {ftype.value} field',
                   r.key_place((*path, key)), _applies_hint(key))
             continue
         kept[key] = value

@@ -53,7 +53,7 @@ def _check_entity_names(bp: Blueprint, r: Reader) -> list[Problem]:
         if not issues and too_long(sql_names(entity).table):
             found.append(Problem(codes.DERIVED_NAME_TOO_LONG, f'the table of "{entity.name}" '
                                  f'("{sql_names(entity).table}") is longer than 63 bytes', r.key_place(path)))
-        if entity.plural != entity.name and not LOWER_CAMEL.match(entity.plural):
+        if r.doc.text((*path, "plural")) is not None and not LOWER_CAMEL.match(entity.plural):
             found += _name(NameKind.PLURAL, entity.plural, r.value_place((*path, "plural")))
     return found
 
@@ -94,16 +94,16 @@ def _check_access_names(bp: Blueprint, r: Reader) -> list[Problem]:
     return found
 
 
-def find_duplicates(items: Iterable[tuple[str, Place]], what: str) -> list[Problem]:
+def find_duplicates(items: Iterable[tuple[str, Place]], what: str, hint: str = "") -> list[Problem]:
     """One problem per name that folds (case, NFKC) onto an earlier one."""
     seen: dict[str, str] = {}
     found: list[Problem] = []
     for name, place in items:
         key = fold(name)
         if key in seen:
-            how = "" if seen[key] == name else " (they differ only by case or Unicode normalisation)"
-            message = f'{what} "{name}" duplicates "{seen[key]}"{how}'
-            found.append(Problem(codes.DUPLICATE_NAME, message, place))
+            message = (f'{what} "{name}" is declared twice' if seen[key] == name else
+                       f'{what} "{name}" duplicates "{seen[key]}": they differ only by case or Unicode form')
+            found.append(Problem(codes.DUPLICATE_NAME, message, place, hint))
         else:
             seen[key] = name
     return found
@@ -119,7 +119,7 @@ def _check_duplicate_entities(bp: Blueprint, r: Reader) -> list[Problem]:
         if r.key_place(path) not in already:
             names += [(lower_camel(entity.name), r.key_place(path)),
                       (entity.plural, r.value_place((*path, "plural")))]
-    return found + find_duplicates(names, "GraphQL name")
+    return found + find_duplicates(names, "GraphQL name", "each entity needs its own singular and plural")
 
 
 def _check_duplicate_members(bp: Blueprint, r: Reader) -> list[Problem]:

@@ -47,10 +47,11 @@ def _check_inverses(bp: Blueprint, r: Reader) -> list[Problem]:
             if target is None or fld.inverse is None:
                 continue
             key = (target.name, fold(fld.inverse))
-            clash = next((f.name for f in target.fields if fold(f.name) == key[1]), None) or taken.get(key)
+            field = next((f'field "{f.name}"' for f in target.fields if fold(f.name) == key[1]), None)
+            clash = field or taken.get(key)
             if clash is not None:
-                found.append(Problem(codes.INVERSE_COLLISION, f'inverse "{fld.inverse}" collides with '
-                                     f'"{clash}" on {target.name}', r.at(fld, "inverse"),
+                message = f'inverse "{fld.inverse}" collides with {clash} of {target.name}'
+                found.append(Problem(codes.INVERSE_COLLISION, message, r.at(fld, "inverse"),
                                      "choose another inverse name"))
             taken.setdefault(key, f"the inverse of {entity.name}.{fld.name}")
     return found

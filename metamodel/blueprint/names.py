@@ -117,31 +117,31 @@ def too_long(identifier: str) -> bool:
 
 def name_issue(kind: NameKind, name: str) -> NameIssue | None:
     """The first reason ``name`` cannot name a ``kind``, or None when it is fine."""
-    label = kind.value
+    label = f"{kind.value} {'code' if kind in (NameKind.STAGE, NameKind.PIPELINE) else 'name'}"
     if not name.isascii():
-        return NameIssue(NAME_NOT_ASCII, f'{label} name "{name}" must use ASCII letters only',
+        return NameIssue(NAME_NOT_ASCII, f'{label} "{name}" must use ASCII letters only',
                          "use a transliteration; the label can carry any text")
     if name.startswith("__") or (kind is NameKind.ENTITY and name in GRAPHQL_RESERVED_TYPES):
-        return NameIssue(NAME_GRAPHQL_RESERVED, f'{label} name "{name}" is reserved by GraphQL')
+        return NameIssue(NAME_GRAPHQL_RESERVED, f'{label} "{name}" is reserved by GraphQL')
     pattern, shape = _SHAPES.get(kind, _SNAKE_SHAPE)
     if not pattern.match(name):
-        return NameIssue(NAME_INVALID, f'{label} name "{name}" must be {shape}')
+        return NameIssue(NAME_INVALID, f'{label} "{name}" must be {shape}')
     if too_long(name):
-        return NameIssue(NAME_TOO_LONG, f'{label} name "{name}" is longer than {MAX_IDENTIFIER_BYTES} bytes')
+        return NameIssue(NAME_TOO_LONG, f'{label} "{name}" is longer than {MAX_IDENTIFIER_BYTES} bytes')
     return _reserved_issue(kind, name)
 
 
 def _reserved_issue(kind: NameKind, name: str) -> NameIssue | None:
-    label = kind.value
+    label = f"{kind.value} name"
     if kind is NameKind.ENTITY and name in BUILTIN_ENTITIES:
         return NameIssue(NAME_BUILTIN_ENTITY, f'entity name "{name}" is a built-in entity',
                          "every workspace already has User, Task, Message and Note")
     if kind in (NameKind.FIELD, NameKind.INVERSE) and name in BUILTIN_FIELDS:
-        return NameIssue(NAME_BUILTIN_FIELD, f'{label} name "{name}" is a built-in field of every record',
+        return NameIssue(NAME_BUILTIN_FIELD, f'{label} "{name}" is a built-in field of every record',
                          f"built-in fields: {', '.join(sorted(BUILTIN_FIELDS))}")
     if kind in (NameKind.FIELD, NameKind.INVERSE) and name in SQL_RESERVED:
-        return NameIssue(NAME_SQL_KEYWORD, f'{label} name "{name}" is an SQL keyword',
-                         f'pick a more specific name, e.g. "{name}_value" or "deal_{name}"')
+        return NameIssue(NAME_SQL_KEYWORD, f'{label} "{name}" is an SQL keyword',
+                         f'pick a more specific name, e.g. "{name}_value"')
     if kind in (NameKind.STAGE, NameKind.PIPELINE) and name in GRAPHQL_RESERVED_VALUES:
-        return NameIssue(NAME_GRAPHQL_RESERVED, f'{label} code "{name}" cannot be a GraphQL enum value')
+        return NameIssue(NAME_GRAPHQL_RESERVED, f'{kind.value} code "{name}" cannot be a GraphQL enum value')
     return None
