@@ -11,7 +11,7 @@ delete, restore) and in the read modules (list, count, aggregate, group-by).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -19,9 +19,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from metamodel.clock import SYSTEM_CLOCK, Clock
 from metamodel.db import write_transaction
-from metamodel.records import write
+from metamodel.records import aggregates as aggregates_module
+from metamodel.records import query, write
 from metamodel.records.actor import SYSTEM_ACTOR, Actor
-from metamodel.records import query
+from metamodel.records.aggregates import Aggregates, Groups
 from metamodel.records.filters import Hidden
 from metamodel.records.plan import get_record
 from metamodel.records.query import DEFAULT_PAGE, OrderBy, Page
@@ -117,3 +118,19 @@ class RecordStore:
               conn: Connection | None = None) -> int:
         with self.reading(conn) as c:
             return query.count_records(c, self.meta, entity, where, include_deleted, hidden)
+
+    def aggregate(self, entity: str, where: Mapping[str, Any] | None = None,
+                  aggregates: Aggregates | None = None, *, include_deleted: bool = False,
+                  hidden: Hidden = frozenset(), conn: Connection | None = None) -> dict[str, Any]:
+        """``{"count": n, "sum": {...}, ...}``; see ``aggregates.aggregate``."""
+        with self.reading(conn) as c:
+            return aggregates_module.aggregate(c, self.meta, entity, where, aggregates,
+                                               include_deleted=include_deleted, hidden=hidden)
+
+    def group_by(self, entity: str, by: Sequence[str], where: Mapping[str, Any] | None = None,
+                 aggregates: Aggregates | None = None, *, include_deleted: bool = False,
+                 hidden: Hidden = frozenset(), conn: Connection | None = None) -> Groups:
+        """One entry per distinct key; see ``aggregates.group_by``."""
+        with self.reading(conn) as c:
+            return aggregates_module.group_by(c, self.meta, entity, by, where, aggregates,
+                                              include_deleted=include_deleted, hidden=hidden)
