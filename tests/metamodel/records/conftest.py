@@ -7,9 +7,9 @@ with a ManualClock, so timestamps are predictable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
