@@ -7,7 +7,8 @@ sort keys, soft-deleted rows) exactly where a case needs them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from itertools import count
 from typing import Any
 
@@ -111,3 +112,43 @@ def add_user(conn: Connection, meta: WorkspaceMeta, email: str, name: str = "Use
     stmt = system_tables.users.insert().values(
         workspace=meta.workspace, email=email, name=name, role="manager", created_at=T0)
     return int(conn.execute(stmt.returning(system_tables.users.c.id)).scalar_one())
+
+
+def build_world(engine: Engine, meta: WorkspaceMeta) -> dict[str, int]:
+    """A small, hand-checked data set for filter tests; returns ids by name.
+
+    Deals: Sofa (won, 1200, Ann, paid, labels a+b, partner Globex, owner anna),
+    Table (negotiation, 500, Bob, unpaid, label b, partners Acme + 100%_Real,
+    owner oleg), chair (new, no amount/paid/labels, Cid), Lamp (lost, 50, no
+    contact, label c, low), Bed (invoice, 3000, Ann, soft-deleted) and Desk
+    (repeat/done, 800, contact Dan who is soft-deleted, owner anna).
+    """
+    ids: dict[str, int] = {}
+    with engine.begin() as c:
+        ids["anna"] = add_user(c, meta, "anna@acme.test", "Anna")
+        ids["oleg"] = add_user(c, meta, "oleg@acme.test", "Oleg")
+        ids["acme"] = insert(c, meta, "Company", name="Acme Ltd", industry="retail")
+        ids["globex"] = insert(c, meta, "Company", name="Globex", industry="it")
+        ids["real"] = insert(c, meta, "Company", name="100%_Real", industry="other")
+        ids["ann"] = insert(c, meta, "Contact", name="Ann", email="ann@x.io", company=ids["acme"],
+                            tags=["vip", "hot"], birthday=date(1990, 5, 1), score=10)
+        ids["bob"] = insert(c, meta, "Contact", name="Bob", company=ids["globex"], tags=["cold"], score=3)
+        ids["cid"] = insert(c, meta, "Contact", name="Cid")
+        ids["dan"] = insert(c, meta, "Contact", name="Dan", company=ids["acme"], deleted_at=T0)
+        ids["sofa"] = insert(c, meta, "Deal", title="Sofa", amount=Decimal("1200"), contact=ids["ann"],
+                             paid=True, due_on=date(2026, 3, 1), priority="high", labels=["a", "b"],
+                             closed_at=datetime(2026, 2, 1, 10, tzinfo=UTC), stage="won",
+                             owner=ids["anna"], data={"k": 1})
+        ids["table"] = insert(c, meta, "Deal", title="Table", amount=Decimal("500.50"), contact=ids["bob"],
+                              paid=False, due_on=date(2026, 4, 1), labels=["b"], stage="negotiation",
+                              owner=ids["oleg"], reviewer=ids["anna"])
+        ids["chair"] = insert(c, meta, "Deal", title="chair", contact=ids["cid"], stage="new")
+        ids["lamp"] = insert(c, meta, "Deal", title="Lamp", amount=Decimal("50"), labels=["c"],
+                             priority="low", stage="lost")
+        ids["bed"] = insert(c, meta, "Deal", title="Bed", amount=Decimal("3000"), contact=ids["ann"],
+                            stage="invoice", deleted_at=T0)
+        ids["desk"] = insert(c, meta, "Deal", title="Desk", amount=Decimal("800"), contact=ids["dan"],
+                             pipeline="repeat", stage="done", owner=ids["anna"])
+        link(c, meta, "Deal", "partners", ids["sofa"], ids["globex"])
+        link(c, meta, "Deal", "partners", ids["table"], ids["acme"], ids["real"])
+    return ids
