@@ -26,6 +26,8 @@ DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 DATETIME_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})$"
 DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
 ID_SCHEMA: dict[str, Any] = {"type": ["integer", "string"], "minimum": 1, "minLength": 1}
+# Integers are stored as 64-bit: refuse what the column cannot hold, here rather than as a database error.
+INTEGER_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}
 WRITABLE_BUILTINS = ("owner",)
 PIPELINE_BUILTINS = ("pipeline", "stage")
 
@@ -49,10 +51,12 @@ def _base_schema(fld: FieldDef) -> dict[str, Any]:
             schema["pattern"] = FORMAT_PATTERNS[t]
         if fld.max_length is not None:
             schema["maxLength"] = fld.max_length
+        if fld.required:
+            schema["minLength"] = 1
         return schema
     if t in (FieldType.INTEGER, FieldType.DECIMAL, FieldType.MONEY):
-        schema = {"type": "integer"} if t is FieldType.INTEGER else {"type": ["number", "string"],
-                                                                      "pattern": DECIMAL_PATTERN}
+        schema = dict(INTEGER_SCHEMA) if t is FieldType.INTEGER else {"type": ["number", "string"],
+                                                                       "pattern": DECIMAL_PATTERN}
         schema.update({k: float(v) if v % 1 else int(v) for k, v in
                        (("minimum", fld.min), ("maximum", fld.max)) if v is not None})
         return schema
@@ -138,7 +142,8 @@ _CACHE = _ValidatorCache()
 def validate_record_input(entity: EntityDef, data: Mapping[str, Any], *, partial: bool) -> dict[str, str]:
     """Field → reason for every field of ``data`` that ``entity`` refuses; empty when all is fine."""
     reasons: dict[str, str] = {}
-    errors = sorted(_CACHE.get(entity, partial).iter_errors(dict(data)), key=lambda e: e.path)
+    errors = sorted(_CACHE.get(entity, partial).iter_errors(dict(data)),
+                    key=lambda e: [str(part) for part in e.path])
     for error in errors:
         for name, reason in _explain(entity, error):
             reasons.setdefault(name, reason)
@@ -182,6 +187,8 @@ def _reason(fld: FieldDef | None, error: ValidationError) -> str:
         return f"must be at {'least' if kind == 'minimum' else 'most'} {error.validator_value}"
     if kind == "uniqueItems":
         return "must not repeat values"
+    if kind == "minLength" and fld is not None and fld.required:
+        return "is required"
     if kind == "type" and error.instance is None:
         return "is required"
     if fld is not None and fld.type in _REASONS:
