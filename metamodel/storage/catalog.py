@@ -7,8 +7,17 @@ definitions plus the version that keys cached tables and compiled plans.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import yaml
+from sqlalchemy.engine import Connection, Engine
 
 from metamodel.definitions import Blueprint, EntityDef, FieldDef
+from metamodel.errors import WorkspaceNotFound
+from metamodel.serialize import blueprint_to_dict, field_from_dict, field_to_dict
+from metamodel.storage import system_tables
 from metamodel.storage.tables import WorkspaceTables, tables_for
 
 
@@ -22,6 +31,7 @@ class WorkspaceMeta:
     dialect: str
     archived_fields: tuple[tuple[str, FieldDef], ...] = ()
     archived_entities: tuple[EntityDef, ...] = ()
+    pipeline_tables: frozenset[str] = frozenset()
     _tables: list[WorkspaceTables] = field(default_factory=list, compare=False, repr=False)
 
     @property
@@ -29,3 +39,101 @@ class WorkspaceMeta:
         if not self._tables:
             self._tables.append(tables_for(self.workspace, self.version, self.dialect, self.blueprint))
         return self._tables[0]
+
+
+# --- persisting and loading applied metadata -------------------------------------------------
+
+_META_CACHE: dict[tuple[str, str, int], WorkspaceMeta] = {}
+_META_CACHE_LIMIT = 256
+
+
+def stored_blueprint(document: dict[str, Any]) -> Blueprint:
+    """The definitions of a stored blueprint document, read by the one blueprint parser.
+
+    Stored metadata is the canonical blueprint format (``blueprint_to_dict``),
+    so the parser that reads consultants' files reads it back too.
+    """
+    from metamodel.blueprint import parse_blueprint
+
+    return parse_blueprint(yaml.safe_dump(document, sort_keys=False), file="<stored metadata>")
+
+
+def state_document(archived_fields: tuple[tuple[str, FieldDef], ...],
+                   archived_entities: tuple[EntityDef, ...],
+                   pipeline_tables: frozenset[str]) -> dict[str, Any]:
+    """The ``state`` JSON of a version: what exists physically beyond the active blueprint."""
+    fields: dict[str, dict[str, Any]] = {}
+    for entity, fld in archived_fields:
+        fields.setdefault(entity, {})[fld.name] = field_to_dict(fld)
+    return {
+        "archived_fields": fields,
+        "archived_entities": {e.name: {"fields": {f.name: field_to_dict(f) for f in e.fields}}
+                              for e in archived_entities},
+        "pipeline_tables": sorted(pipeline_tables),
+    }
+
+
+def _archived_from_state(state: dict[str, Any]) -> tuple[tuple[tuple[str, FieldDef], ...],
+                                                          tuple[EntityDef, ...]]:
+    fields = tuple((entity, field_from_dict(name, data))
+                   for entity, by_name in state.get("archived_fields", {}).items()
+                   for name, data in by_name.items())
+    entities = tuple(
+        EntityDef(name=name, label=name, plural=name,
+                  fields=tuple(field_from_dict(n, d) for n, d in body.get("fields", {}).items()))
+        for name, body in state.get("archived_entities", {}).items())
+    return fields, entities
+
+
+def _connection_key(conn: Connection) -> str:
+    return conn.engine.url.render_as_string(hide_password=True)
+
+
+def find_workspace_meta(conn: Connection, workspace: str) -> WorkspaceMeta | None:
+    """The applied metadata of ``workspace``, or None when it was never applied."""
+    version = conn.execute(
+        sa.select(system_tables.workspaces.c.metadata_version)
+        .where(system_tables.workspaces.c.name == workspace)).scalar_one_or_none()
+    if version is None:
+        return None
+    key = (_connection_key(conn), workspace, version)
+    cached = _META_CACHE.get(key)
+    if cached is not None:
+        return cached
+    mv = system_tables.metadata_versions
+    row = conn.execute(sa.select(mv.c.blueprint, mv.c.state)
+                       .where(mv.c.workspace == workspace, mv.c.version == version)).one()
+    fields, entities = _archived_from_state(row.state)
+    meta = WorkspaceMeta(workspace=workspace, version=version, blueprint=stored_blueprint(row.blueprint),
+                         dialect=conn.dialect.name, archived_fields=fields, archived_entities=entities,
+                         pipeline_tables=frozenset(row.state.get("pipeline_tables", ())))
+    if len(_META_CACHE) >= _META_CACHE_LIMIT:
+        _META_CACHE.clear()
+    _META_CACHE[key] = meta
+    return meta
+
+
+def load_workspace_meta(bind: Engine | Connection, workspace: str) -> WorkspaceMeta:
+    """The applied metadata of ``workspace``; raises ``WorkspaceNotFound``."""
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return load_workspace_meta(conn, workspace)
+    meta = find_workspace_meta(bind, workspace)
+    if meta is None:
+        raise WorkspaceNotFound(f'there is no workspace "{workspace}"',
+                                hint="apply a blueprint to create it: stagecraft apply PATH --workspace NAME")
+    return meta
+
+
+def save_workspace_meta(conn: Connection, meta: WorkspaceMeta, *, at: datetime,
+                        actor: str | None) -> None:
+    """Record ``meta`` as the workspace's newest version (the caller's transaction commits it)."""
+    ws = system_tables.workspaces
+    if meta.version == 1:
+        conn.execute(sa.insert(ws).values(name=meta.workspace, created_at=at, metadata_version=1))
+    else:
+        conn.execute(sa.update(ws).where(ws.c.name == meta.workspace).values(metadata_version=meta.version))
+    conn.execute(sa.insert(system_tables.metadata_versions).values(
+        workspace=meta.workspace, version=meta.version, blueprint=blueprint_to_dict(meta.blueprint),
+        state=state_document(meta.archived_fields, meta.archived_entities, meta.pipeline_tables),
+        applied_at=at, applied_by=actor))

@@ -1,0 +1,39 @@
+"""Blueprint migrations: plan, apply, export and purge a workspace's metadata and tables.
+
+Public names:
+- planning and applying: ``plan_blueprint``, ``apply_blueprint``, ``apply_blueprint_path``,
+  ``plan_blueprint_path``, ``Plan``, ``ApplyResult``
+- export and purge: ``export_workspace``, ``write_export``, ``purge_workspace``
+- what uses a field or stage: ``Dependency``, ``register_dependants``, ``dependants``
+- refusal codes: ``CODES`` (``MM.E3xx`` → one-line explanation)
+"""
+
+from metamodel.migrate.apply import (
+    ApplyResult,
+    apply_blueprint,
+    apply_blueprint_path,
+    plan_blueprint,
+    plan_blueprint_path,
+)
+from metamodel.migrate.codes import CODES
+from metamodel.migrate.dependants import Dependency, dependants, register_dependants
+from metamodel.migrate.export import export_workspace, write_export
+from metamodel.migrate.plan import Plan
+from metamodel.migrate.purge import DEFAULT_RETENTION_DAYS, purge_workspace
+
+__all__ = [
+    "CODES",
+    "DEFAULT_RETENTION_DAYS",
+    "ApplyResult",
+    "Dependency",
+    "Plan",
+    "apply_blueprint",
+    "apply_blueprint_path",
+    "dependants",
+    "export_workspace",
+    "plan_blueprint",
+    "plan_blueprint_path",
+    "purge_workspace",
+    "register_dependants",
+    "write_export",
+]
