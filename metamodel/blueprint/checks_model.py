@@ -67,21 +67,23 @@ def _check_rollups(bp: Blueprint, r: Reader) -> list[Problem]:
 
 
 def _rollup_problems(bp: Blueprint, r: Reader, entity: EntityDef, fld: FieldDef) -> list[Problem]:
+    """``agg`` present, ``of`` an inverse list of ``entity``, then ``field`` fit for ``agg``."""
     path = r.path_of(fld)
+    found: list[Problem] = []
     if fld.agg is None and r.doc.text((*path, "agg")) is None:
-        return [Problem(codes.BAD_ROLLUP_AGG, f'rollup "{fld.name}" needs "agg:" (count, sum, avg, min, max)',
-                        r.key_place(path))]
+        found.append(Problem(codes.BAD_ROLLUP_AGG, f'rollup "{fld.name}" needs "agg:" (count, sum, avg, min, '
+                             "max)", r.key_place(path)))
     inverses = [ref.inverse or "" for _, ref in bp.inverses_of(entity.name)]
     source = bp.find_inverse(entity.name, fld.of) if fld.of else None
     if source is None:
         hint = did_you_mean(fld.of or "", inverses) or (
             f"inverse lists of {entity.name}: {', '.join(inverses)}" if inverses
             else f'declare a reference to {entity.name} with "inverse:" first')
-        return [Problem(codes.BAD_ROLLUP_SOURCE, f'rollup "{fld.name}" needs "of:" naming an inverse list of '
-                        f'{entity.name}', r.value_place((*path, "of")), hint)]
-    if fld.agg is None:
-        return []
-    return _rollup_field_problems(r, fld, source[0])
+        message = f'rollup "{fld.name}" needs "of:" naming an inverse list of {entity.name}'
+        found.append(Problem(codes.BAD_ROLLUP_SOURCE, message, r.value_place((*path, "of")), hint))
+    elif fld.agg is not None:
+        found += _rollup_field_problems(r, fld, source[0])
+    return found
 
 
 def _rollup_field_problems(r: Reader, fld: FieldDef, source: EntityDef) -> list[Problem]:

@@ -125,6 +125,11 @@ CASES: list[tuple[str, str, list[tuple[str, int, int]]]] = [
     ),
     ("formula_returns_unknown", E("margin: {type: formula, expr: x, returns: mony}"), [("MM.E129", 4, 49)]),
     ("rollup_of_unknown", C("total: {type: rollup, of: dels, agg: count}"), [("MM.E130", 4, 33)]),
+    (
+        "rollup_without_agg_or_source",
+        E("total: {type: rollup, of: y}"),
+        [("MM.E131", 4, 7), ("MM.E130", 4, 33)],
+    ),
     ("rollup_bad_agg", C("total: {type: rollup, of: deals, agg: total}"), [("MM.E131", 4, 45)]),
     ("rollup_sum_without_field", C("total: {type: rollup, of: deals, agg: sum}"), [("MM.E132", 4, 7)]),
     (

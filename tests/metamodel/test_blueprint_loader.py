@@ -188,3 +188,15 @@ def test_three_errors_give_three_problems() -> None:
     text = ("entities:\n  Deal:\n    fields:\n      order: {type: string}\n"
             "      contact: {type: reference, to: Contcat}\n      kind: {type: enum, options: [a, a]}\n")
     assert problems_of(text) == [("MM.E112", 4, 7), ("MM.E120", 5, 38), ("MM.E124", 6, 39)]
+
+
+def test_required_reference_with_optional_way_back_is_not_a_cycle() -> None:
+    bp = parse_blueprint("entities:\n  Deal:\n    fields:\n"
+                         "      contact: {type: reference, to: Contact, required: true}\n"
+                         "  Contact:\n    fields:\n      last_deal: {type: reference, to: Deal}\n")
+    assert [e.name for e in bp.entities] == ["Deal", "Contact"]
+
+
+def test_optional_self_reference_is_fine() -> None:
+    bp = parse_blueprint("entities:\n  Company:\n    fields:\n      parent: {type: reference, to: Company}\n")
+    assert bp.entities[0].fields[0].to == "Company"
