@@ -1,4 +1,18 @@
 """The ``.craft`` language: grammar, AST, checker, compiler to plans, and expression evaluator.
 
 Knows nothing of storage: programs are checked against a schema protocol that ``metamodel`` implements.
+Other packages import only the names below; lark never leaves :mod:`dsl.parser`.
 """
+
+from dsl.errors import CODES, CraftError, CraftErrors
+from dsl.parser import parse, parse_expression
+
+__all__ = [
+    # errors
+    "CODES",
+    "CraftError",
+    "CraftErrors",
+    # parsing
+    "parse",
+    "parse_expression",
+]

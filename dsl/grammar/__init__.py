@@ -1,0 +1,1 @@
+"""The lark grammar of the language (a package so that installs ship ``craft.lark``)."""
