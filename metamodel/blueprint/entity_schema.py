@@ -9,6 +9,7 @@ copied from jsonschema's messages.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -139,11 +140,16 @@ class _ValidatorCache:
 _CACHE = _ValidatorCache()
 
 
+def _as_json(value: Any) -> Any:
+    """Python callers may pass ``date``/``datetime`` objects; judge them as their ISO text."""
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 def validate_record_input(entity: EntityDef, data: Mapping[str, Any], *, partial: bool) -> dict[str, str]:
     """Field → reason for every field of ``data`` that ``entity`` refuses; empty when all is fine."""
     reasons: dict[str, str] = {}
-    errors = sorted(_CACHE.get(entity, partial).iter_errors(dict(data)),
-                    key=lambda e: [str(part) for part in e.path])
+    plain = {key: _as_json(value) for key, value in data.items()}
+    errors = sorted(_CACHE.get(entity, partial).iter_errors(plain), key=lambda e: [str(p) for p in e.path])
     for error in errors:
         for name, reason in _explain(entity, error):
             reasons.setdefault(name, reason)

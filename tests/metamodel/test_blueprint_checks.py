@@ -6,6 +6,8 @@ it must produce, so a case also fails when a rule reports too much.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from metamodel.blueprint import CODES, parse_blueprint
@@ -246,9 +248,21 @@ def test_bad_blueprint_reports_code_and_place(text: str, expected: list[tuple[st
     assert [(p.code, p.place.line, p.place.col) for p in caught.value.problems] == expected
 
 
+FILE_LEVEL_CODES = {"MM.E106", "MM.E107"}  # need files on disk: cases in test_blueprint_loader.py
+
+
 def test_every_code_reported_by_a_case_is_documented() -> None:
     reported = {code for _, _, expected in CASES for code, _, _ in expected}
     assert reported <= set(CODES)
+
+
+def test_every_documented_code_has_a_case() -> None:
+    reported = {code for _, _, expected in CASES for code, _, _ in expected}
+    assert set(CODES) - reported == FILE_LEVEL_CODES
+
+
+def test_codes_are_namespaced_and_explained() -> None:
+    assert all(re.fullmatch(r"MM\.E1\d\d", code) and text.strip() for code, text in CODES.items())
 
 
 def test_problems_name_the_file_given() -> None:

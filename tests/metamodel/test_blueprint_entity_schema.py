@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -147,3 +149,13 @@ def test_validator_follows_a_new_definition_of_the_same_entity() -> None:
     second = parse_blueprint("entities:\n  Car:\n    fields:\n      plate: {type: integer}\n").entities[0]
     assert reasons(first, {"plate": "AB"}) == {}
     assert reasons(second, {"plate": "AB"}) == {"plate": "must be a whole number"}
+
+
+def test_python_values_are_judged_like_their_json_form(company: EntityDef) -> None:
+    data = {"name": "Acme", "founded": dt.date(2020, 1, 31), "budget": Decimal("12.50"),
+            "call_at": dt.datetime(2024, 1, 1, 9, tzinfo=dt.UTC)}
+    assert reasons(company, data) == {}
+
+
+def test_naive_python_datetime_is_refused(company: EntityDef) -> None:
+    assert set(reasons(company, {"name": "Acme", "call_at": dt.datetime(2024, 1, 1, 9)})) == {"call_at"}
