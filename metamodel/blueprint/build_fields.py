@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from metamodel.blueprint import codes
+from metamodel.blueprint.names import fold
 from metamodel.blueprint.reader import Reader, did_you_mean
 from metamodel.blueprint.values import BadValue, convert_default, default_violation
 from metamodel.blueprint.yaml_positions import Path
@@ -156,7 +157,7 @@ def _check_options(r: Reader, fld: FieldDef, path: Path) -> None:
               f'{fld.type.value} field "{fld.name}" needs a non-empty "options:" list', r.key_place(path))
     seen: dict[str, str] = {}
     for index, option in enumerate(fld.options):
-        key = option.casefold()
+        key = fold(option)
         if key in seen:
             r.add(codes.DUPLICATE_OPTION, f'option "{option}" is listed twice (as "{seen[key]}" before)',
                   r.value_place((*path, "options", index)))

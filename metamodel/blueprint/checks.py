@@ -17,6 +17,7 @@ from metamodel.blueprint.names import (
     LOWER_CAMEL,
     WORKSPACE,
     NameKind,
+    derive_plural,
     fold,
     lower_camel,
     name_issue,
@@ -24,6 +25,7 @@ from metamodel.blueprint.names import (
     too_long,
 )
 from metamodel.blueprint.reader import Reader
+from metamodel.blueprint.reserved import BUILTIN_ENTITIES
 from metamodel.definitions import Blueprint
 from metamodel.errors import Place, Problem
 
@@ -116,10 +118,20 @@ def _check_duplicate_entities(bp: Blueprint, r: Reader) -> list[Problem]:
     names: list[tuple[str, Place]] = []
     for entity in bp.entities:
         path = r.path_of(entity)
-        if r.key_place(path) not in already:
+        if r.key_place(path) not in already and entity.name not in BUILTIN_ENTITIES:  # E115 says it
             names += [(lower_camel(entity.name), r.key_place(path)),
                       (entity.plural, r.value_place((*path, "plural")))]
-    return found + find_duplicates(names, "GraphQL name", "each entity needs its own singular and plural")
+    return (found + find_duplicates(names, "GraphQL name", "each entity needs its own singular and plural")
+            + _builtin_graphql_clashes(names))
+
+
+def _builtin_graphql_clashes(names: list[tuple[str, Place]]) -> list[Problem]:
+    """``plural: tasks`` on a custom entity would shadow the built-in Task list."""
+    taken = {fold(n): entity for entity in sorted(BUILTIN_ENTITIES)
+             for n in (lower_camel(entity), derive_plural(entity))}
+    return [Problem(codes.DUPLICATE_NAME, f'GraphQL name "{name}" is taken by the built-in entity '
+                    f"{taken[fold(name)]}", place, "choose another plural") for name, place in names
+            if fold(name) in taken]
 
 
 def _check_duplicate_members(bp: Blueprint, r: Reader) -> list[Problem]:

@@ -47,7 +47,8 @@ def _hidden_problems(bp: Blueprint, r: Reader, role: RoleDef, entity_name: str,
     else:
         return [Problem(codes.ROLE_UNKNOWN_HIDDEN, f'hide_fields names unknown entity "{entity_name}"',
                         r.key_place(path), did_you_mean(entity_name, [e.name for e in bp.entities]))]
-    known = set(BUILTIN_FIELDS) | {f.name for e in entities for f in e.fields}
+    inverses = {ref.inverse or "" for e in entities for _, ref in bp.inverses_of(e.name)}
+    known = set(BUILTIN_FIELDS) | {f.name for e in entities for f in e.fields} | inverses
     return [Problem(codes.ROLE_UNKNOWN_HIDDEN, f'hide_fields names unknown field "{name}" of {entity_name}',
                     r.value_place((*path, index)), did_you_mean(name, known))
             for index, name in enumerate(fields) if name not in known]

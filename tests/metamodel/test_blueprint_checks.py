@@ -79,6 +79,7 @@ CASES: list[tuple[str, str, list[tuple[str, int, int]]]] = [
         [("MM.E117", 3, 13)],
     ),
     ("plural_equals_singular", "entities:\n  Sheep:\n    plural: sheep\n", [("MM.E117", 3, 13)]),
+    ("plural_shadows_builtin", "entities:\n  Todo:\n    plural: tasks\n", [("MM.E117", 3, 13)]),
     ("plural_not_lower_camel", "entities:\n  Person:\n    plural: People\n", [("MM.E110", 3, 13)]),
     ("unknown_target", E("contact: {type: reference, to: Contcat}"), [("MM.E120", 4, 38)]),
     ("reference_without_to", E("contact: {type: reference}"), [("MM.E121", 4, 7)]),
