@@ -1,7 +1,7 @@
 """Blueprints: the YAML format consultants write, loaded with positions and fully checked.
 
 Public names:
-- loading: ``load_blueprint``, ``parse_blueprint``, ``check_blueprint_path``
+- loading: ``load_blueprint``, ``parse_blueprint``, ``check_blueprint_path``, ``check_blueprint_text``
 - problem codes: ``CODES`` (code → one-line explanation)
 - naming: ``sql_names``, ``SqlNames``, ``derive_plural``
 - record input: ``record_input_schema``, ``validate_record_input``
@@ -11,7 +11,12 @@ Public names:
 from metamodel.blueprint.codes import CODES
 from metamodel.blueprint.entity_schema import record_input_schema, validate_record_input
 from metamodel.blueprint.format_schema import BLUEPRINT_SCHEMA_PATH, blueprint_format_schema
-from metamodel.blueprint.loader import check_blueprint_path, load_blueprint, parse_blueprint
+from metamodel.blueprint.loader import (
+    check_blueprint_path,
+    check_blueprint_text,
+    load_blueprint,
+    parse_blueprint,
+)
 from metamodel.blueprint.names import SqlNames, derive_plural, sql_names
 
 __all__ = [
@@ -20,6 +25,7 @@ __all__ = [
     "SqlNames",
     "blueprint_format_schema",
     "check_blueprint_path",
+    "check_blueprint_text",
     "derive_plural",
     "load_blueprint",
     "parse_blueprint",

@@ -14,7 +14,6 @@ from metamodel.blueprint import codes
 from metamodel.blueprint.checks_access import ACCESS_CHECKS
 from metamodel.blueprint.checks_model import MODEL_CHECKS
 from metamodel.blueprint.names import (
-    LOWER_CAMEL,
     WORKSPACE,
     NameKind,
     derive_plural,
@@ -55,7 +54,7 @@ def _check_entity_names(bp: Blueprint, r: Reader) -> list[Problem]:
         if not issues and too_long(sql_names(entity).table):
             found.append(Problem(codes.DERIVED_NAME_TOO_LONG, f'the table of "{entity.name}" '
                                  f'("{sql_names(entity).table}") is longer than 63 bytes', r.key_place(path)))
-        if r.doc.text((*path, "plural")) is not None and not LOWER_CAMEL.match(entity.plural):
+        if r.doc.text((*path, "plural")) is not None:  # a derived plural is valid by construction
             found += _name(NameKind.PLURAL, entity.plural, r.value_place((*path, "plural")))
     return found
 

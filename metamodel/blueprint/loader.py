@@ -62,6 +62,13 @@ def _check_automations(doc: Located, base_dir: Path | None) -> list[Problem]:
     return found + find_duplicates(entries, "automation")
 
 
+def check_blueprint_text(text: str, file: str = BLUEPRINT_FILE, *,
+                         base_dir: str | Path | None = None) -> list[Problem]:
+    """Every problem of blueprint YAML text (for the API and editors); empty when valid."""
+    base = Path(base_dir) if base_dir is not None else None
+    return _analyse(text, file, base, str(base or file))[1]
+
+
 def parse_blueprint(text: str, file: str = BLUEPRINT_FILE, *,
                     base_dir: str | Path | None = None) -> Blueprint:
     """A checked blueprint from YAML text; raises ``BlueprintInvalid`` listing every problem.

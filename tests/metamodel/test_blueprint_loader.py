@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from metamodel.blueprint import check_blueprint_path, load_blueprint, parse_blueprint
+from metamodel.blueprint import check_blueprint_path, check_blueprint_text, load_blueprint, parse_blueprint
 from metamodel.definitions import FieldType, RollupAgg, StageKind
 from metamodel.errors import BlueprintInvalid
 
@@ -200,3 +200,15 @@ def test_required_reference_with_optional_way_back_is_not_a_cycle() -> None:
 def test_optional_self_reference_is_fine() -> None:
     bp = parse_blueprint("entities:\n  Company:\n    fields:\n      parent: {type: reference, to: Company}\n")
     assert bp.entities[0].fields[0].to == "Company"
+
+
+def test_check_text_returns_problems_without_raising() -> None:
+    problems = check_blueprint_text("entities:\n  deal: {}\n", "web.yaml")
+    assert [(p.code, str(p.place)) for p in problems] == [("MM.E110", "web.yaml:2:3")]
+
+
+def test_parse_finds_automations_in_base_dir() -> None:
+    bp = parse_blueprint("automations: [automations/deals.craft]\n", base_dir=SPEC_EXAMPLE)
+    assert bp.automations == ("automations/deals.craft",)
+    assert [p.code for p in check_blueprint_text("automations: [x.craft]\n", base_dir=SPEC_EXAMPLE)] == [
+        "MM.E107"]
