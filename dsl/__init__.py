@@ -5,6 +5,7 @@ Other packages import only the names below; lark never leaves :mod:`dsl.parser`.
 """
 
 from dsl.errors import CODES, CraftError, CraftErrors
+from dsl.format import format_expression, format_program
 from dsl.parser import parse, parse_expression
 
 __all__ = [
@@ -12,6 +13,9 @@ __all__ = [
     "CODES",
     "CraftError",
     "CraftErrors",
+    # formatting
+    "format_expression",
+    "format_program",
     # parsing
     "parse",
     "parse_expression",

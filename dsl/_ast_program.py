@@ -246,6 +246,7 @@ class IfStep:
     branches: tuple[Branch, ...]
     otherwise: tuple[Step, ...] | None
     span: Span = _field(default=NO_SPAN, compare=False, repr=False)
+    else_span: Span = _field(default=NO_SPAN, compare=False, repr=False)  # where "else" stood, for fmt
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,12 +315,22 @@ class Process:
 
 
 @dataclass(frozen=True, slots=True)
+class Comment:
+    """A ``# …`` comment, kept only so that ``fmt`` can put it back; ``trailing`` when code precedes it."""
+
+    text: str
+    trailing: bool
+    span: Span = _field(default=NO_SPAN, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Program:
-    """One ``.craft`` file: its automations and processes in source order."""
+    """One ``.craft`` file: its automations and processes in source order (comments do not change meaning)."""
 
     file: str
     items: tuple[Automation | Process, ...]
     span: Span = _field(default=NO_SPAN, compare=False, repr=False)
+    comments: tuple[Comment, ...] = _field(default=(), compare=False, repr=False)
 
     @property
     def automations(self) -> tuple[Automation, ...]:

@@ -10,6 +10,7 @@ reports them all.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dsl import ast as a
@@ -32,6 +33,14 @@ def _plural(word: str) -> a.DurationUnit:
     unit = word if word.endswith("s") else word + "s"
     assert unit in a.UNIT_SECONDS
     return unit  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class _Else:
+    """An ``else`` block on its way into :class:`~dsl.ast.IfStep` (which keeps where "else" stood)."""
+
+    body: tuple[a.Step, ...]
+    span: a.Span
 
 
 def _binary_as(op: a.BinaryOp) -> Any:
@@ -203,15 +212,17 @@ class AstBuilder:
 
     def if_step(self, meta: Located, ch: list[Any]) -> a.IfStep:
         condition, body, *rest = ch
-        otherwise = rest.pop()
+        otherwise: _Else | None = rest.pop()
         branches = (a.Branch(condition, body, self.span(meta)), *rest)
-        return a.IfStep(branches, otherwise, self.span(meta))
+        if otherwise is None:
+            return a.IfStep(branches, None, self.span(meta))
+        return a.IfStep(branches, otherwise.body, self.span(meta), otherwise.span)
 
     def else_if(self, meta: Located, ch: list[Any]) -> a.Branch:
         return a.Branch(ch[1], ch[2], self.span(meta))  # ch[0] is the ELSE_IF token
 
-    def else_branch(self, meta: Located, ch: list[Any]) -> tuple[a.Step, ...]:
-        return ch[0]  # type: ignore[no-any-return]
+    def else_branch(self, meta: Located, ch: list[Any]) -> _Else:
+        return _Else(ch[0], self.span(meta))
 
     def assign_step(self, meta: Located, ch: list[Any]) -> a.AssignStep:
         return a.AssignStep(ch[0], ch[1], self.plain(ch[2]), self.span(meta))

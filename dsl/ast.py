@@ -40,6 +40,7 @@ from dsl._ast_program import (
     Automation,
     Branch,
     ChangedTrigger,
+    Comment,
     CreateStep,
     CreateTaskStep,
     DateTrigger,
@@ -76,13 +77,12 @@ from dsl._ast_program import (
 )
 
 __all__ = [
-    "NO_SPAN", "UNIT_SECONDS", "ApprovalStep", "AssignStep", "Assignment", "Automation", "Binary", "BinaryOp",
-    "Bool",
-    "Branch", "Call", "ChangedTrigger", "Clock", "CreateStep", "CreateTaskStep", "DateTrigger", "Day",
-    "Duration", "DurationUnit", "EmailStep", "Expr", "FieldRef", "FormTrigger", "GroupRef", "Ident", "IfStep",
-    "IsEmpty", "ListLit", "ManualTrigger", "MapEntry", "MessageStep", "MoveStep", "NotifyStep", "Null",
-    "Number", "Path", "Process", "Program", "Recipient", "RecordTrigger", "ScheduleTrigger", "Scope",
-    "SetStep", "Span", "StageTrigger", "StartProcessStep", "StayTrigger", "Step", "StopStep", "StringLit",
-    "TagStep", "TaskStep", "Template", "Text", "Trigger", "Unary", "UpdateStep", "WaitStep", "WaitUntilStep",
-    "WebhookStep", "WebhookTrigger",
+    "NO_SPAN", "UNIT_SECONDS", "ApprovalStep", "AssignStep", "Assignment", "Automation", "Binary",
+    "BinaryOp", "Bool", "Branch", "Call", "ChangedTrigger", "Clock", "Comment", "CreateStep",
+    "CreateTaskStep", "DateTrigger", "Day", "Duration", "DurationUnit", "EmailStep", "Expr", "FieldRef",
+    "FormTrigger", "GroupRef", "Ident", "IfStep", "IsEmpty", "ListLit", "ManualTrigger", "MapEntry",
+    "MessageStep", "MoveStep", "NotifyStep", "Null", "Number", "Path", "Process", "Program", "Recipient",
+    "RecordTrigger", "ScheduleTrigger", "Scope", "SetStep", "Span", "StageTrigger", "StartProcessStep",
+    "StayTrigger", "Step", "StopStep", "StringLit", "TagStep", "TaskStep", "Template", "Text", "Trigger",
+    "Unary", "UpdateStep", "WaitStep", "WaitUntilStep", "WebhookStep", "WebhookTrigger",
 ]

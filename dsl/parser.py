@@ -38,6 +38,7 @@ MAX_TREE_DEPTH = 120
 MAX_ERRORS = 100
 
 _TOP_LEVEL = re.compile(r"^[ \t]*(?:automation|process)(?![A-Za-z0-9_])", re.MULTILINE)
+#: Strings (closed or not), comments and brackets: enough to find nesting depth and comments exactly.
 _BRACKETS = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|[()\[\]{}]')
 
 
@@ -75,7 +76,23 @@ def parse(text: str, file: str = "<input>") -> a.Program:
     if errors:
         raise CraftErrors(errors)
     lines = text.count("\n") + 1
-    return a.Program(file, tuple(items), a.Span(file, 1, 1, lines, len(text) - text.rfind("\n")))
+    span = a.Span(file, 1, 1, lines, len(text) - text.rfind("\n"))
+    return a.Program(file, tuple(items), span, _comments(text, file))
+
+
+def _comments(text: str, file: str) -> tuple[a.Comment, ...]:
+    """Every ``#`` comment outside strings (strings never span lines, so a scan by regex is exact)."""
+    found = []
+    for match in _BRACKETS.finditer(text):
+        if match.group().startswith("#"):
+            start = match.start()
+            line_start = text.rfind("\n", 0, start) + 1
+            line = text.count("\n", 0, start) + 1
+            col = start - line_start + 1
+            span = a.Span(file, line, col, line, col + len(match.group()))
+            trailing = bool(text[line_start:start].strip())
+            found.append(a.Comment(match.group().rstrip(), trailing, span))
+    return tuple(found)
 
 
 def parse_expression(text: str, file: str = "<expression>") -> a.Expr:
