@@ -18,9 +18,12 @@ from typing import Any
 
 from metamodel.definitions import FieldDef, FieldType
 
+# Written as ECMA-262-compatible regexes (they go into JSON Schemas too), and no
+# looser than the write path's coercion (metamodel/records/coerce.py), so a
+# default or an input accepted here is never refused when the record is saved.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-PHONE_PATTERN = r"^(?=(?:\D*\d){3})\+?[0-9 ()./-]{3,32}$"
-URL_PATTERN = r"^https?://[^\s/?#]+([/?#]\S*)?$"
+PHONE_PATTERN = r"^(?=(?:\D*\d){3})\+?[0-9 ().\-]{5,40}$"
+URL_PATTERN = r"^https?://[^\s/$.?#][^\s/?#]*([/?#]\S*)?$"
 FORMAT_PATTERNS: dict[FieldType, str] = {
     FieldType.EMAIL: EMAIL_PATTERN, FieldType.PHONE: PHONE_PATTERN, FieldType.URL: URL_PATTERN,
 }

@@ -63,3 +63,11 @@ def test_fold_joins_case_and_unicode_forms() -> None:
 ])
 def test_plural_is_lower_camel_english(entity: str, plural: str) -> None:
     assert derive_plural(entity) == plural
+
+
+def test_sql_names_agree_with_storage_naming() -> None:
+    from metamodel.storage.naming import entity_table_base, junction_table_base
+
+    entity = parse_blueprint(BLUEPRINT).get_entity("PurchaseRequest")
+    assert sql_names(entity).table == entity_table_base(entity.name)
+    assert sql_names(entity).junction("approvers") == junction_table_base(entity.name, "approvers")
