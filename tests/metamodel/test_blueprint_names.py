@@ -7,6 +7,7 @@ import pytest
 from metamodel.blueprint import derive_plural, parse_blueprint, sql_names
 from metamodel.blueprint.names import NameKind, fold, name_issue
 from metamodel.blueprint.reserved import POSTGRES_RESERVED, SQL2016_RESERVED, SQLITE_KEYWORDS
+from metamodel.storage.naming import entity_table_base, junction_table_base
 
 BLUEPRINT = """
 entities:
@@ -66,8 +67,6 @@ def test_plural_is_lower_camel_english(entity: str, plural: str) -> None:
 
 
 def test_sql_names_agree_with_storage_naming() -> None:
-    from metamodel.storage.naming import entity_table_base, junction_table_base
-
     entity = parse_blueprint(BLUEPRINT).get_entity("PurchaseRequest")
     assert sql_names(entity).table == entity_table_base(entity.name)
     assert sql_names(entity).junction("approvers") == junction_table_base(entity.name, "approvers")
