@@ -4,7 +4,7 @@ Public names:
 - planning and applying: ``plan_blueprint``, ``apply_blueprint``, ``apply_blueprint_path``,
   ``plan_blueprint_path``, ``Plan``, ``ApplyResult``
 - export and purge: ``export_workspace``, ``write_export``, ``purge_workspace``
-- what uses a field or stage: ``Dependency``, ``register_dependants``, ``dependants``
+- what uses a field or stage: ``Dependency``, ``register_dependants``, ``find_dependants``
 - refusal codes: ``CODES`` (``MM.E3xx`` → one-line explanation)
 """
 
@@ -16,7 +16,7 @@ from metamodel.migrate.apply import (
     plan_blueprint_path,
 )
 from metamodel.migrate.codes import CODES
-from metamodel.migrate.dependants import Dependency, dependants, register_dependants
+from metamodel.migrate.dependants import Dependency, find_dependants, register_dependants
 from metamodel.migrate.export import export_workspace, write_export
 from metamodel.migrate.plan import Plan
 from metamodel.migrate.purge import DEFAULT_RETENTION_DAYS, purge_workspace
@@ -29,8 +29,8 @@ __all__ = [
     "Plan",
     "apply_blueprint",
     "apply_blueprint_path",
-    "dependants",
     "export_workspace",
+    "find_dependants",
     "plan_blueprint",
     "plan_blueprint_path",
     "purge_workspace",

@@ -116,14 +116,14 @@ def drop_index(conn: Connection, names: WorkspaceNames, entity: str, column: str
     """Drop the index or unique constraint on exactly ``column``, whatever it is called now."""
     table = table_name(names, entity)
     inspector = sa.inspect(conn)
+    for unique in inspector.get_unique_constraints(table, schema=names.schema):
+        if unique["column_names"] == [column] and unique["name"]:
+            _drop_constraint(conn, names, table, unique["name"])
+            return
     for index in inspector.get_indexes(table, schema=names.schema):
         if index["column_names"] == [column] and index["name"]:
             prefix = f"{_q(conn, names.schema)}." if names.schema else ""
             conn.exec_driver_sql(f"DROP INDEX {prefix}{_q(conn, index['name'])}")
-            return
-    for unique in inspector.get_unique_constraints(table, schema=names.schema):
-        if unique["column_names"] == [column] and unique["name"]:
-            _drop_constraint(conn, names, table, unique["name"])
             return
 
 
@@ -168,7 +168,9 @@ def resize_column(conn: Connection, names: WorkspaceNames, entity: str, fld: Fie
 
 
 def drop_table(conn: Connection, names: WorkspaceNames, table: str) -> None:
-    conn.exec_driver_sql(f"DROP TABLE {qualified(conn, names, table)}")
+    """Drop a table; on PostgreSQL also the foreign keys of other archived tables that point at it."""
+    cascade = " CASCADE" if conn.dialect.name == "postgresql" else ""
+    conn.exec_driver_sql(f"DROP TABLE {qualified(conn, names, table)}{cascade}")
 
 
 def drop_column(conn: Connection, names: WorkspaceNames, entity: str, column: str) -> None:

@@ -98,6 +98,6 @@ def register_dependants(source: DependantSource) -> DependantSource:
     return source
 
 
-def dependants(bp: Blueprint) -> list[Dependency]:
+def find_dependants(bp: Blueprint) -> list[Dependency]:
     """Every use of a field or stage in ``bp``, from every registered source."""
     return [dep for source in DEPENDANT_SOURCES for dep in source(bp)]

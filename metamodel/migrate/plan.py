@@ -17,7 +17,7 @@ from metamodel.errors import Problem
 from metamodel.migrate import codes
 from metamodel.migrate.changes import Action, Diff, EntityChange, FieldChange, diff, removed_stages
 from metamodel.migrate.checks import Findings, check_fields
-from metamodel.migrate.dependants import Dependency, dependants
+from metamodel.migrate.dependants import Dependency, find_dependants
 from metamodel.migrate.stages import StagePlan, check_stages
 from metamodel.migrate.users import UserSync, plan_users
 from metamodel.serialize import blueprint_to_dict
@@ -86,7 +86,7 @@ def _dependant_checks(meta: WorkspaceMeta | None, new: Blueprint, d: Diff, found
     """List what uses each touched field or removed stage; refuse what the new blueprint breaks."""
     if meta is None:
         return
-    old_uses, new_uses = dependants(meta.blueprint), dependants(new)
+    old_uses, new_uses = find_dependants(meta.blueprint), find_dependants(new)
     for change in d.entities:
         old_entity = change.old.name if change.old is not None else change.name
         for fc in change.fields:

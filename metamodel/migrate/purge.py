@@ -28,18 +28,18 @@ DEFAULT_RETENTION_DAYS = 30
 
 def _drop_archived(conn: sa.Connection, names: WorkspaceNames, meta: WorkspaceMeta) -> list[str]:
     dropped: list[str] = []
-    for entity in meta.archived_entities:
-        for fld in entity.fields:
-            if storage_kind(fld) == "junction":
-                ddl.drop_table(conn, names, ddl.junction_name(names, entity.name, fld.name))
-        ddl.drop_table(conn, names, ddl.table_name(names, entity.name))
-        dropped.append(f"dropped archived entity {entity.name} (table and data)")
     for entity_name, fld in meta.archived_fields:
         if storage_kind(fld) == "junction":
             ddl.drop_table(conn, names, ddl.junction_name(names, entity_name, fld.name))
         else:
             ddl.drop_column(conn, names, entity_name, fld.name)
         dropped.append(f"dropped archived field {entity_name}.{fld.name} (column and data)")
+    for entity in meta.archived_entities:
+        for fld in entity.fields:
+            if storage_kind(fld) == "junction":
+                ddl.drop_table(conn, names, ddl.junction_name(names, entity.name, fld.name))
+        ddl.drop_table(conn, names, ddl.table_name(names, entity.name))
+        dropped.append(f"dropped archived entity {entity.name} (table and data)")
     return dropped
 
 

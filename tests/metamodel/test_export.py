@@ -1,0 +1,60 @@
+"""Export writes the applied blueprint back out; applying an export plans nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy.engine import Engine
+
+from metamodel.blueprint import load_blueprint, parse_blueprint
+from metamodel.definitions import Blueprint, EntityDef, FieldDef, FieldType
+from metamodel.errors import WorkspaceNotFound
+from metamodel.migrate import apply_blueprint, export_workspace, plan_blueprint, write_export
+from metamodel.serialize import blueprint_to_dict
+
+SPEC_EXAMPLE = Path(__file__).parent / "fixtures" / "spec_example"
+
+
+def round_trip(bp: Blueprint) -> Blueprint:
+    return parse_blueprint(yaml.safe_dump(blueprint_to_dict(bp), sort_keys=False))
+
+
+def test_the_spec_example_survives_dict_yaml_and_parse_unchanged() -> None:
+    bp = load_blueprint(SPEC_EXAMPLE)
+    assert round_trip(bp) == bp
+
+
+def test_defaults_of_every_kind_survive_the_round_trip() -> None:
+    bp = Blueprint(entities=(EntityDef("Deal", "Deal", "deals", (
+        FieldDef("price", FieldType.DECIMAL, label="price", default=Decimal("0.1"), has_default=True),
+        FieldDef("due_on", FieldType.DATE, label="due_on", default=date(2026, 3, 1), has_default=True),
+        FieldDef("starts_at", FieldType.DATETIME, label="starts_at",
+                 default=datetime(2026, 3, 1, 9, tzinfo=UTC),
+                 has_default=True),
+        FieldDef("tags", FieldType.TAGS, label="tags", default=["a", "b"], has_default=True),
+        FieldDef("paid", FieldType.BOOLEAN, label="paid", default=False, has_default=True),
+    )),))
+    assert round_trip(bp) == bp
+
+
+def test_defaults_equal_to_the_format_defaults_are_left_out() -> None:
+    bp = parse_blueprint("entities:\n  Deal:\n    label: Deal\n    fields:\n"
+                         "      title: {type: string, label: title, required: false}\n")
+    assert blueprint_to_dict(bp) == {"entities": {"Deal": {"fields": {"title": {"type": "string"}}}}}
+
+
+def test_applying_an_export_plans_nothing(engine: Engine, workspace: str, tmp_path: Path) -> None:
+    apply_blueprint(engine, load_blueprint(SPEC_EXAMPLE), workspace)
+    path = write_export(engine, workspace, tmp_path / "out")
+    exported = parse_blueprint(path.read_text(encoding="utf-8"))
+    assert exported.workspace == workspace
+    assert plan_blueprint(engine, exported, workspace).is_empty
+
+
+def test_exporting_an_unknown_workspace_is_not_found(engine: Engine) -> None:
+    with pytest.raises(WorkspaceNotFound):
+        export_workspace(engine, "nosuchworkspace")

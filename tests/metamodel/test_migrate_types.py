@@ -1,0 +1,185 @@
+"""Type and constraint changes: converted when every value converts, refused with examples otherwise."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from metamodel.blueprint import parse_blueprint
+from metamodel.definitions import Blueprint
+from metamodel.errors import MigrationRefused
+from metamodel.migrate import apply_blueprint, plan_blueprint
+from metamodel.storage.catalog import load_workspace_meta
+
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+BASE = """
+entities:
+  Company:
+    fields:
+      name: {type: string}
+  Deal:
+    fields:
+      title: {type: string}
+      score: {type: FIELD}
+      company: {type: reference, to: Company}
+"""
+
+
+def blueprint(score: str, extra: str = "") -> Blueprint:
+    text = textwrap.dedent(BASE).replace("{type: FIELD}", "{" + score + "}")
+    return parse_blueprint(text + extra)
+
+
+def insert(engine: Engine, workspace: str, entity: str, *values: dict[str, Any]) -> None:
+    table = load_workspace_meta(engine, workspace).tables.entity(entity)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(table), [{"created_at": NOW, "updated_at": NOW, **v} for v in values])
+
+
+def column(engine: Engine, workspace: str, entity: str, name: str) -> list[Any]:
+    table = load_workspace_meta(engine, workspace).tables.entity(entity)
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(table.c[name]).order_by(table.c.id)).scalars())
+
+
+def refusal(engine: Engine, workspace: str, bp: Blueprint) -> MigrationRefused:
+    with pytest.raises(MigrationRefused) as caught:
+        apply_blueprint(engine, bp, workspace)
+    return caught.value
+
+
+def test_string_to_integer_converts_every_value(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    insert(engine, workspace, "Deal", {"score": "12"}, {"score": " 7 "}, {"score": None})
+    assert "~ Deal.score: change type string → integer (2 values convert)" in plan_blueprint(
+        engine, blueprint("type: integer"), workspace).lines
+    apply_blueprint(engine, blueprint("type: integer"), workspace)
+    assert column(engine, workspace, "Deal", "score") == [12, 7, None]
+
+
+def test_type_change_with_values_that_do_not_convert_is_refused_with_count_and_examples(
+        engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    insert(engine, workspace, "Deal", {"score": "abc"}, {"score": "1.5"}, {"score": "3"})
+    refused = refusal(engine, workspace, blueprint("type: integer"))
+    assert refused.code == "MM.E301"
+    assert refused.problems[0].message == 'Deal.score: 2 values do not convert to integer: "abc", "1.5"'
+    assert column(engine, workspace, "Deal", "score") == ["abc", "1.5", "3"]
+    assert load_workspace_meta(engine, workspace).version == 1
+
+
+def test_integer_to_decimal_keeps_values(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: integer"), workspace)
+    insert(engine, workspace, "Deal", {"score": 12}, {"score": -3})
+    apply_blueprint(engine, blueprint("type: decimal"), workspace)
+    assert column(engine, workspace, "Deal", "score") == [Decimal(12), Decimal(-3)]
+
+
+def test_decimal_to_integer_is_refused_for_fractions(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: decimal"), workspace)
+    insert(engine, workspace, "Deal", {"score": Decimal("2.5")}, {"score": Decimal("4")})
+    assert refusal(engine, workspace, blueprint("type: integer")).code == "MM.E301"
+
+
+def test_string_to_date_and_enum_to_string_convert(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    insert(engine, workspace, "Deal", {"score": "2026-03-01"})
+    apply_blueprint(engine, blueprint("type: date"), workspace)
+    assert column(engine, workspace, "Deal", "score") == [date(2026, 3, 1)]
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    assert column(engine, workspace, "Deal", "score") == ["2026-03-01"]
+
+
+def test_string_to_enum_requires_every_value_to_be_an_option(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    insert(engine, workspace, "Deal", {"score": "hot"}, {"score": "lukewarm"})
+    refused = refusal(engine, workspace, blueprint("type: enum, options: [hot, cold]"))
+    assert refused.problems[0].message.endswith('1 values do not convert to enum: "lukewarm"')
+    apply_blueprint(engine, blueprint("type: enum, options: [hot, cold, lukewarm]"), workspace)
+    assert column(engine, workspace, "Deal", "score") == ["hot", "lukewarm"]
+
+
+def test_rebuild_for_a_type_change_keeps_child_rows_that_reference_the_table(
+        engine: Engine, workspace: str) -> None:
+    """On SQLite a retype rebuilds the table; with foreign keys on, that would delete child rows."""
+    child = "\n  Memo:\n    fields:\n      deal: {type: reference, to: Deal}\n"
+    apply_blueprint(engine, blueprint("type: string", child), workspace)
+    insert(engine, workspace, "Deal", {"score": "5"})
+    insert(engine, workspace, "Memo", {"deal": 1})
+    apply_blueprint(engine, blueprint("type: integer", child), workspace)
+    assert column(engine, workspace, "Memo", "deal") == [1]
+    assert column(engine, workspace, "Deal", "score") == [5]
+
+
+def test_unique_added_over_duplicates_is_refused(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    insert(engine, workspace, "Deal", {"score": "a"}, {"score": "a"}, {"score": "b"})
+    refused = refusal(engine, workspace, blueprint("type: string, unique: true"))
+    assert (refused.code, refused.problems[0].message) == (
+        "MM.E304", 'Deal.score: 1 values appear more than once: "a"')
+
+
+def test_unique_added_over_distinct_values_is_enforced(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    insert(engine, workspace, "Deal", {"score": "a"})
+    apply_blueprint(engine, blueprint("type: string, unique: true"), workspace)
+    with pytest.raises(sa.exc.IntegrityError):
+        insert(engine, workspace, "Deal", {"score": "a"})
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    insert(engine, workspace, "Deal", {"score": "a"})
+
+
+def test_required_added_over_missing_values_is_refused_with_the_count(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    insert(engine, workspace, "Deal", {"score": None}, {"score": None}, {"score": "x"})
+    refused = refusal(engine, workspace, blueprint("type: string, required: true"))
+    assert (refused.code, refused.problems[0].message) == ("MM.E305", "Deal.score: 2 records have no value")
+
+
+def test_lower_max_length_is_refused_while_longer_values_exist(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    insert(engine, workspace, "Deal", {"score": "abcdef"}, {"score": "ab"})
+    refused = refusal(engine, workspace, blueprint("type: string, max_length: 3"))
+    assert refused.code == "MM.E306"
+    apply_blueprint(engine, blueprint("type: string, max_length: 6"), workspace)
+
+
+def test_removing_an_enum_option_in_use_is_refused(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: enum, options: [hot, cold]"), workspace)
+    insert(engine, workspace, "Deal", {"score": "cold"})
+    refused = refusal(engine, workspace, blueprint("type: enum, options: [hot]"))
+    assert (refused.code, refused.problems[0].message) == (
+        "MM.E307", 'Deal.score: 1 records use removed options: "cold"')
+
+
+def test_every_refusal_of_one_apply_is_reported_together(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    insert(engine, workspace, "Deal", {"score": "x", "title": "t"}, {"score": "x", "title": None})
+    text = textwrap.dedent(BASE).replace("{type: FIELD}", "{type: integer}")
+    text = text.replace("title: {type: string}", "title: {type: string, required: true}")
+    refused = refusal(engine, workspace, parse_blueprint(text))
+    assert {p.code for p in refused.problems} == {"MM.E301", "MM.E305"}
+
+
+def test_unique_declared_from_the_start_can_be_dropped(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: string, unique: true"), workspace)
+    insert(engine, workspace, "Deal", {"score": "a"})
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    insert(engine, workspace, "Deal", {"score": "a"})
+    assert column(engine, workspace, "Deal", "score") == ["a", "a"]
+
+
+def test_a_unique_field_can_change_type(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: string, unique: true"), workspace)
+    insert(engine, workspace, "Deal", {"score": "1"}, {"score": "2"})
+    apply_blueprint(engine, blueprint("type: integer, unique: true"), workspace)
+    assert column(engine, workspace, "Deal", "score") == [1, 2]
+    with pytest.raises(sa.exc.IntegrityError):
+        insert(engine, workspace, "Deal", {"score": 1})
