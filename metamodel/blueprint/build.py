@@ -93,7 +93,7 @@ def _pipeline(r: Reader, code: str, raw: Any, path: Path) -> PipelineDef | None:
 
 
 def _stage(r: Reader, raw: Any, path: Path) -> StageDef | None:
-    data = r.mapping(path, raw, "a stage")
+    data = r.mapping(path, raw, "a stage", f"write {{code: {raw}}}" if isinstance(raw, str) else "")
     if data is None or not r.require(path, data, "code", "a stage"):
         return None
     r.known_keys(path, data, STAGE_KEYS, "a stage")

@@ -46,7 +46,8 @@ APPLIES: dict[str, frozenset[FieldType]] = {
 
 def build_field(r: Reader, name: str, raw: Any, path: Path) -> FieldDef | None:
     """The definition of field ``name``, or None when it has no usable type."""
-    data = r.mapping(path, raw, f'field "{name}"')
+    shorthand = f'write {{type: {raw}}}' if isinstance(raw, str) else ""
+    data = r.mapping(path, raw, f'field "{name}"', shorthand)
     if data is None:
         return None
     r.known_keys(path, data, FIELD_KEYS, f'field "{name}"')

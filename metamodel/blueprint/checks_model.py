@@ -172,6 +172,8 @@ def _check_pipelines(bp: Blueprint, r: Reader) -> list[Problem]:
 def _pipeline_problems(r: Reader, pipeline: PipelineDef) -> list[Problem]:
     path = r.path_of(pipeline)
     if not pipeline.stages:
+        if (*path, "stages", 0) in r.doc.keys and not pipeline.removed_stages:
+            return []  # stages were written but none could be read: each one is reported already
         return [Problem(codes.NO_STAGES, f'pipeline "{pipeline.code}" has no stages', r.key_place(path))]
     found: list[Problem] = []
     first = pipeline.initial

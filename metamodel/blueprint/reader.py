@@ -62,13 +62,14 @@ class Reader:
         return self.key_place((*self.path_of(obj), *sub))
 
     # -- containers ----------------------------------------------------------------------------
-    def mapping(self, path: Path, value: Any, what: str) -> dict[str, Any] | None:
+    def mapping(self, path: Path, value: Any, what: str, hint: str = "") -> dict[str, Any] | None:
         """``value`` as a mapping; null counts as empty, anything else is a problem (None)."""
         if value is None:
             return {}
         if isinstance(value, dict):
             return value
-        self.add(codes.WRONG_VALUE_TYPE, f"{what} must be a mapping of key: value", self.value_place(path))
+        self.add(codes.WRONG_VALUE_TYPE, f"{what} must be a mapping of key: value", self.value_place(path),
+                 hint)
         return None
 
     def listing(self, path: Path, value: Any, what: str) -> list[Any] | None:

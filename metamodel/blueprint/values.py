@@ -143,6 +143,8 @@ def convert_default(ftype: FieldType, value: Any, text: str | None,
 def default_violation(fld: FieldDef) -> str | None:
     """Why a converted default breaks the field's own constraints (options, length, bounds)."""
     value = fld.default
+    if not fld.options and fld.type in (FieldType.ENUM, FieldType.MULTI_ENUM):
+        return None  # the missing options are the problem (MM.E123), not the default
     if fld.type is FieldType.ENUM and value not in fld.options:
         return f"must be one of: {', '.join(fld.options)}"
     if fld.type is FieldType.MULTI_ENUM and any(v not in fld.options for v in value):

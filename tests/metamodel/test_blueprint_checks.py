@@ -86,6 +86,7 @@ CASES: list[tuple[str, str, list[tuple[str, int, int]]]] = [
     ("inverse_on_many", E("tags: {type: many, to: Deal, inverse: deals}"), [("MM.E122", 4, 36)]),
     ("max_length_on_integer", E("score: {type: integer, max_length: 3}"), [("MM.E122", 4, 30)]),
     ("enum_without_options", E("kind: {type: enum}"), [("MM.E123", 4, 7)]),
+    ("enum_default_without_options", E("kind: {type: enum, default: a}"), [("MM.E123", 4, 7)]),
     ("duplicate_enum_option", E("kind: {type: enum, options: [a, b, a]}"), [("MM.E124", 4, 42)]),
     (
         "enum_option_case_duplicate",
@@ -235,6 +236,8 @@ CASES: list[tuple[str, str, list[tuple[str, int, int]]]] = [
     ("unknown_stage_key", S("{code: new, probabilty: 10}"), [("MM.E103", 6, 25)]),
     ("unknown_role_key", "roles:\n  manager: {record: own}\n", [("MM.E103", 2, 13)]),
     ("fields_not_a_mapping", "entities:\n  Deal:\n    fields: [a, b]\n", [("MM.E104", 3, 13)]),
+    ("field_written_as_shorthand", E("title: string"), [("MM.E104", 4, 14)]),
+    ("stage_written_as_plain_code", S("new"), [("MM.E104", 6, 13)]),
     ("required_not_boolean", E("title: {type: string, required: 'yes'}"), [("MM.E104", 4, 39)]),
     ("field_without_type", E("title: {required: true}"), [("MM.E105", 4, 7)]),
     ("unknown_field_type", E("title: {type: strng}"), [("MM.E108", 4, 21)]),
