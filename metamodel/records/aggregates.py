@@ -26,8 +26,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from metamodel.errors import InvalidQuery, Place
-from metamodel.records.computed import FieldSpec, Kind, VType, stage_order
-from metamodel.records.filters import Hidden, compile_where, fail, lookup
+from metamodel.records.computed import FieldSpec, Kind, VType, fail, stage_order
+from metamodel.records.filters import Hidden, compile_where, lookup
 from metamodel.storage.catalog import WorkspaceMeta
 
 AGGREGATES = ("sum", "avg", "min", "max")

@@ -13,13 +13,19 @@ column.  Their optional ``where`` is a ``.craft`` expression; until that
 language is installed, a tiny parser here accepts the two forms blueprints use
 today (``stage.kind == won`` and ``field == literal``) and refuses anything else
 at query time with a message that says why.
+
+The values a name accepts (ISO text to dates, numbers to Decimal, enum options
+checked) are converted here too, so filters and cursors agree on them.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, cast
 
@@ -284,3 +290,79 @@ def stage_order(entity: EntityDef, table: FromClause) -> ColumnElement[Any]:
     if not whens:
         return sa.null()
     return sa.case(*whens, else_=sa.null())
+
+
+def fail(path: str, message: str, code: str | None = None) -> InvalidQuery:
+    """An ``InvalidQuery`` whose message starts with the path of the offending key."""
+    return InvalidQuery(f"{path}: {message}", code=code, place=Place(path=path))
+
+
+# --- values: what a filter or cursor value must be for a type ---------------------------------------
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (str, Decimal, float)) and Decimal(str(value)) == int(Decimal(str(value))):
+        return int(Decimal(str(value)))
+    raise ValueError
+
+
+def _to_decimal(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise ValueError
+    result = Decimal(str(value))
+    if not result.is_finite():
+        raise ValueError
+    return result
+
+
+def _to_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        raise ValueError
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _to_datetime(value: Any) -> datetime:
+    """Naive values are taken as UTC; everything is compared in UTC (SQLite stores UTC wall time)."""
+    result = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if result.tzinfo is None:
+        return result.replace(tzinfo=UTC)
+    return result.astimezone(UTC)
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValueError
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise ValueError
+
+
+_COERCE: dict[VType, Callable[[Any], Any]] = {
+    VType.INT: _to_int, VType.DECIMAL: _to_decimal, VType.DATE: _to_date, VType.DATETIME: _to_datetime,
+    VType.BOOL: _to_bool, VType.TEXT: _to_text, VType.ENUM: _to_text, VType.CODE: _to_text,
+    VType.LIST: _to_text,
+}
+
+
+def coerce_value(spec: FieldSpec, value: Any, path: str) -> Any:
+    """``value`` converted to the field's type, or an ``InvalidQuery`` naming the path."""
+    try:
+        result = _COERCE[spec.vtype](value)
+    except (ValueError, TypeError, InvalidOperation, AttributeError):
+        raise fail(path, f'{value!r} is not a valid {spec.vtype.value} for "{spec.name}"') from None
+    if spec.options and result not in spec.options:
+        hint = did_you_mean(str(result), spec.options)
+        raise fail(path, f'"{result}" is not one of {", ".join(spec.options)}{hint}')
+    return result
+
+
+def did_you_mean(name: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f' — did you mean "{close[0]}"?' if close else ""

@@ -27,8 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from metamodel.errors import InvalidQuery, Place
-from metamodel.records.computed import FieldSpec, Kind, VType
-from metamodel.records.filters import coerce_value
+from metamodel.records.computed import FieldSpec, Kind, VType, coerce_value
 
 _CHECK_BYTES = 8
 

@@ -22,12 +22,9 @@ still one statement.  Semantics a user relies on:
 
 from __future__ import annotations
 
-import difflib
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -36,12 +33,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
 from metamodel.definitions import EntityDef, FieldDef, FieldType, StageKind
-from metamodel.errors import InvalidQuery, Place
 from metamodel.records.computed import (
     ORDERED,
     FieldSpec,
     Kind,
     VType,
+    coerce_value,
+    did_you_mean,
+    fail,
     specs_for,
     stage_kind_in,
 )
@@ -57,11 +56,6 @@ LIST_OPS = frozenset({"hasAny", "hasAll", "isNull"})
 QUANTIFIERS = frozenset({"some", "none"})
 
 
-def fail(path: str, message: str, code: str | None = None) -> InvalidQuery:
-    """An ``InvalidQuery`` whose message starts with the path of the offending key."""
-    return InvalidQuery(f"{path}: {message}", code=code, place=Place(path=path))
-
-
 def operators_for(vtype: VType) -> frozenset[str]:
     """The operators a value type accepts (enums, codes and booleans have no order)."""
     if vtype is VType.LIST:
@@ -74,77 +68,6 @@ def operators_for(vtype: VType) -> frozenset[str]:
     if vtype is VType.TEXT:
         ops = ops | STRING_OPS
     return ops
-
-
-# --- value coercion ------------------------------------------------------------------------------
-
-def _to_int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError
-    if isinstance(value, int):
-        return value
-    if isinstance(value, (str, Decimal, float)) and Decimal(str(value)) == int(Decimal(str(value))):
-        return int(Decimal(str(value)))
-    raise ValueError
-
-
-def _to_decimal(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-        raise ValueError
-    result = Decimal(str(value))
-    if not result.is_finite():
-        raise ValueError
-    return result
-
-
-def _to_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        raise ValueError
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-def _to_datetime(value: Any) -> datetime:
-    """Naive values are taken as UTC; everything is compared in UTC (SQLite stores UTC wall time)."""
-    result = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    if result.tzinfo is None:
-        return result.replace(tzinfo=UTC)
-    return result.astimezone(UTC)
-
-
-def _to_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise ValueError
-
-
-def _to_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    raise ValueError
-
-
-_COERCE: dict[VType, Callable[[Any], Any]] = {
-    VType.INT: _to_int, VType.DECIMAL: _to_decimal, VType.DATE: _to_date, VType.DATETIME: _to_datetime,
-    VType.BOOL: _to_bool, VType.TEXT: _to_text, VType.ENUM: _to_text, VType.CODE: _to_text,
-    VType.LIST: _to_text,
-}
-
-
-def coerce_value(spec: FieldSpec, value: Any, path: str) -> Any:
-    """``value`` converted to the field's type, or an ``InvalidQuery`` naming the path."""
-    try:
-        result = _COERCE[spec.vtype](value)
-    except (ValueError, TypeError, InvalidOperation, AttributeError):
-        raise fail(path, f'{value!r} is not a valid {spec.vtype.value} for "{spec.name}"') from None
-    if spec.options and result not in spec.options:
-        hint = _did_you_mean(str(result), spec.options)
-        raise fail(path, f'"{result}" is not one of {", ".join(spec.options)}{hint}')
-    return result
-
-
-def _did_you_mean(name: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, list(choices), n=1)
-    return f' — did you mean "{close[0]}"?' if close else ""
 
 
 # --- compilation ---------------------------------------------------------------------------------
@@ -191,7 +114,7 @@ def lookup(meta: WorkspaceMeta, entity: EntityDef, name: str, path: str, hidden:
     specs = specs_for(meta, entity.name)
     spec = specs.get(name)
     if spec is None:
-        hint = _did_you_mean(name, [*specs, *LOGICAL])
+        hint = did_you_mean(name, [*specs, *LOGICAL])
         raise fail(path, f'{entity.name} has no field "{name}"{hint}')
     if (entity.name, name) in hidden:
         raise fail(path, f'{entity.name}.{name} is not visible to you', code="FORBIDDEN")
@@ -221,7 +144,7 @@ def _field(scope: Scope, spec: FieldSpec, cond: Any, path: str) -> ColumnElement
         bad = next(iter(rest))
         allowed = sorted(operators_for(spec.vtype))
         raise fail(f"{path}.{bad}", f'"{bad}" does not apply to {spec.name} ({spec.vtype.value}); '
-                   f'use one of {", ".join(allowed)}{_did_you_mean(bad, allowed)}')
+                   f'use one of {", ".join(allowed)}{did_you_mean(bad, allowed)}')
     return sa.and_(*parts)
 
 
@@ -355,7 +278,7 @@ def _user(scope: Scope, spec: FieldSpec, cond: Mapping[str, Any], path: str) -> 
         sub = f"{path}.{key}"
         user_spec = _USER_SPECS.get(key)
         if user_spec is None:
-            raise fail(sub, f'User has no field "{key}"{_did_you_mean(key, list(_USER_SPECS))}')
+            raise fail(sub, f'User has no field "{key}"{did_you_mean(key, list(_USER_SPECS))}')
         if not isinstance(value, Mapping) or not value:
             raise fail(sub, "expected an object of operators")
         unknown = set(value) - operators_for(user_spec.vtype)
@@ -372,7 +295,7 @@ def _quantified(scope: Scope, spec: FieldSpec, cond: Mapping[str, Any], path: st
     if bad:
         key = sorted(bad)[0]
         raise fail(f"{path}.{key}", f'{spec.name} is a list: use "some" or "none"'
-                   f"{_did_you_mean(key, sorted(QUANTIFIERS))}")
+                   f"{did_you_mean(key, sorted(QUANTIFIERS))}")
     assert spec.target is not None
     parts = []
     for quant, sub in cond.items():

@@ -26,9 +26,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from metamodel.definitions import FieldType
 from metamodel.errors import InvalidQuery, Place
-from metamodel.records.computed import Kind, VType, rollup_expr, specs_for, stage_order
+from metamodel.records.computed import Kind, VType, fail, rollup_expr, specs_for, stage_order
 from metamodel.records.cursor import SortKey, after_condition, decode_cursor, encode_cursor, fingerprint
-from metamodel.records.filters import Hidden, compile_where, fail, lookup
+from metamodel.records.filters import Hidden, compile_where, lookup
 from metamodel.storage.catalog import WorkspaceMeta
 from metamodel.storage.tables import BUILTIN_COLUMNS, PIPELINE_COLUMNS
 
