@@ -81,7 +81,7 @@ CODES: dict[str, str] = {
     NAME_GRAPHQL_RESERVED: "a name is reserved by GraphQL (starts with __, a built-in type, true/false/null)",
     NAME_BUILTIN_ENTITY: "an entity name is a built-in entity (User, Task, Message, Note)",
     NAME_TOO_LONG: "a name is longer than 63 bytes (PostgreSQL would truncate it)",
-    DUPLICATE_NAME: "two names are the same or differ only by case or Unicode form (GraphQL names of built-ins too)",
+    DUPLICATE_NAME: "two names are the same or differ only by case or Unicode form (built-ins included)",
     INVERSE_COLLISION: "an inverse list name collides with a field or another inverse of the target",
     DERIVED_NAME_TOO_LONG: "a table name derived from an entity (and field) is longer than 63 bytes",
     UNKNOWN_TARGET: "a reference or many field points to an entity that does not exist",
