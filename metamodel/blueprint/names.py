@@ -21,6 +21,7 @@ from metamodel.blueprint.reserved import (
     SQL_RESERVED,
 )
 from metamodel.definitions import EntityDef, FieldType
+from metamodel.storage.naming import entity_table_name, junction_table_name
 
 MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1; longer names are silently truncated
 PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
@@ -105,9 +106,9 @@ class SqlNames:
 
 def sql_names(entity: EntityDef) -> SqlNames:
     """The one naming rule: table ``e_<entity>``, junction ``j_<entity>_<field>`` for ``many`` fields."""
-    lowered = entity.name.lower()
-    junctions = tuple((f.name, f"j_{lowered}_{f.name}") for f in entity.fields if f.type is FieldType.MANY)
-    return SqlNames(table=f"e_{lowered}", junctions=junctions)
+    junctions = tuple((f.name, junction_table_name(entity.name, f.name))
+                      for f in entity.fields if f.type is FieldType.MANY)
+    return SqlNames(table=entity_table_name(entity.name), junctions=junctions)
 
 
 def too_long(identifier: str) -> bool:

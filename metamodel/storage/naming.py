@@ -38,14 +38,25 @@ def check_workspace_name(name: str) -> str:
     return name
 
 
+def entity_table_name(entity: str) -> str:
+    """The naming rule for an entity's table: ``e_`` + its lowercased name (names are case-unique).
+
+    Unchecked, so the blueprint checker can measure a name before refusing it.
+    """
+    return "e_" + entity.lower()
+
+
+def junction_table_name(entity: str, field: str) -> str:
+    """The naming rule for the junction table of a ``many`` field (unchecked)."""
+    return f"j_{entity.lower()}_{field}"
+
+
 def entity_table_base(entity: str) -> str:
-    """The table of an entity type: ``e_`` + its lowercased name (unique: names are case-unique)."""
-    return safe_identifier("e_" + entity.lower())
+    return safe_identifier(entity_table_name(entity))
 
 
 def junction_table_base(entity: str, field: str) -> str:
-    """The junction table of a ``many`` field."""
-    return safe_identifier(f"j_{entity.lower()}_{field}")
+    return safe_identifier(junction_table_name(entity, field))
 
 
 def constraint_name(kind: str, table_base: str, *columns: str) -> str:
