@@ -180,10 +180,71 @@ def serve(
     with open_engine(settings) as engine:
         init_database(engine)
         if demo is not None:
-            from metamodel import apply_blueprint_path  # type: ignore[attr-defined]  # lands with blueprints
+            from metamodel import apply_blueprint_path
 
             apply_blueprint_path(engine, demo, workspace=None)
         uvicorn.run(create_app(settings, engine=engine), host=host, port=port)
+
+
+# --- blueprints: apply [--plan], export, purge (metamodel.migrate) ---
+
+
+@command()
+def apply(
+    path: Annotated[Path, typer.Argument(exists=True, help="A blueprint directory or YAML file.")],
+    workspace: Annotated[list[str] | None, typer.Option(
+        "--workspace", "-w", help="Workspace to apply to; repeat for several (default: the blueprint's).")]
+    = None,
+    plan: Annotated[bool, typer.Option("--plan", help="Print the migration lines; change nothing.")] = False,
+) -> None:
+    """Plan or apply a blueprint: each workspace migrates in one transaction, or not at all."""
+    from metamodel.db import init_database
+    from metamodel.migrate import apply_blueprint_path, plan_blueprint_path
+
+    with open_engine(Settings.from_env()) as engine:
+        init_database(engine)
+        if plan:
+            plans = plan_blueprint_path(engine, path, workspace or None)
+            for each in plans:
+                typer.echo(f"workspace {each.workspace}: {len(each.lines) or 'no'} change line(s)")
+                for line in each.lines:
+                    typer.echo(line)
+            if any(each.refusals for each in plans):
+                raise typer.Exit(1)
+            return
+        for result in apply_blueprint_path(engine, path, workspace or None):
+            state = f"now at version {result.version}" if result.changed else "already up to date"
+            typer.echo(f"workspace {result.workspace}: {state}")
+            for line in result.lines:
+                typer.echo(line)
+
+
+@command()
+def export(
+    workspace: Annotated[str, typer.Option("--workspace", "-w", help="The workspace to export.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write blueprint.yaml into.")]
+    = Path("."),
+) -> None:
+    """Write a workspace's applied blueprint to DIR/blueprint.yaml (applying it back is a no-op)."""
+    from metamodel.migrate import write_export
+
+    with open_engine(Settings.from_env()) as engine:
+        typer.echo(f"wrote {write_export(engine, workspace, out)}")
+
+
+@command()
+def purge(
+    workspace: Annotated[str, typer.Option("--workspace", "-w", help="The workspace to purge.")],
+    older_than_days: Annotated[int, typer.Option(
+        min=0, help="Purge soft-deleted records deleted more than this many days ago.")] = 30,
+) -> None:
+    """Drop archived fields and entities, and deleted records past retention; lists what went."""
+    from metamodel.migrate import purge_workspace
+
+    with open_engine(Settings.from_env()) as engine:
+        lines = purge_workspace(engine, workspace, older_than_days=older_than_days)
+    for line in lines or [f"workspace {workspace}: nothing to purge"]:
+        typer.echo(line)
 
 
 if __name__ == "__main__":

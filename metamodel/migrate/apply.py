@@ -28,7 +28,12 @@ from metamodel.errors import MetamodelError, MigrationRefused, Problem
 from metamodel.migrate import codes
 from metamodel.migrate.execute import execute_plan
 from metamodel.migrate.plan import Plan, build_plan
-from metamodel.storage.catalog import WorkspaceMeta, find_workspace_meta, save_workspace_meta
+from metamodel.storage.catalog import (
+    WorkspaceMeta,
+    find_workspace_meta,
+    remember_workspace_meta,
+    save_workspace_meta,
+)
 from metamodel.storage.naming import WorkspaceNames, check_workspace_name, workspace_names
 from metamodel.storage.tables import forget_tables
 
@@ -129,6 +134,7 @@ def apply_blueprint(engine: Engine, blueprint: Blueprint, workspace: str | None 
             meta = _next_meta(plan, conn.dialect.name)
             save_workspace_meta(conn, meta, at=at, actor=actor)
             verify_foreign_keys(conn, workspace_names(name, conn.dialect.name))
+        remember_workspace_meta(conn, meta)
     finally:
         forget_tables(name)
     return ApplyResult(name, meta.version, tuple(plan.lines), changed=True)

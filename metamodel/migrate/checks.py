@@ -211,7 +211,7 @@ class FieldChecker:
 
     def _describe_definition(self, fc: FieldChange) -> None:
         assert fc.old is not None and fc.new is not None
-        if fc.action is Action.RESTORE:
+        if fc.action is Action.RESTORE or fc.old == fc.new:
             return
         before, after = field_to_dict(fc.old), field_to_dict(fc.new)
         changed = [k for k in sorted(set(before) | set(after))

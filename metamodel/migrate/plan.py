@@ -59,6 +59,9 @@ def _entity_lines(changes: tuple[EntityChange, ...], found: Findings) -> None:
 
 
 def _section_lines(old: Blueprint | None, new: Blueprint, found: Findings) -> None:
+    if old is not None and (old.roles, old.groups, old.forms, old.automations) == (
+            new.roles, new.groups, new.forms, new.automations):
+        return
     before = blueprint_to_dict(old) if old is not None else {}
     after = blueprint_to_dict(new)
     for section in _SECTIONS:
@@ -69,8 +72,6 @@ def _section_lines(old: Blueprint | None, new: Blueprint, found: Findings) -> No
         found.lines += [f"- {singular} {k}: remove" for k in a if k not in b]
     if before.get("automations", []) != after.get("automations", []):
         found.lines.append("~ automations: change the list of .craft files")
-    if old is not None and before.get("workspace") != after.get("workspace"):
-        found.lines.append("~ workspace: change the default workspace name")
 
 
 def _touched(change: FieldChange) -> str | None:

@@ -6,12 +6,12 @@ definitions plus the version that keys cached tables and compiled plans.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-import yaml
 from sqlalchemy.engine import Connection, Engine
 
 from metamodel.definitions import Blueprint, EntityDef, FieldDef
@@ -55,7 +55,8 @@ def stored_blueprint(document: dict[str, Any]) -> Blueprint:
     """
     from metamodel.blueprint import parse_blueprint
 
-    return parse_blueprint(yaml.safe_dump(document, sort_keys=False), file="<stored metadata>")
+    # JSON is YAML, and dumping it is many times faster than yaml.safe_dump.
+    return parse_blueprint(json.dumps(document), file="<stored metadata>")
 
 
 def state_document(archived_fields: tuple[tuple[str, FieldDef], ...],
@@ -111,6 +112,16 @@ def find_workspace_meta(conn: Connection, workspace: str) -> WorkspaceMeta | Non
         _META_CACHE.clear()
     _META_CACHE[key] = meta
     return meta
+
+
+def remember_workspace_meta(conn: Connection, meta: WorkspaceMeta) -> None:
+    """Cache ``meta`` once its version is committed, saving the next load a parse."""
+    _META_CACHE[(_connection_key(conn), meta.workspace, meta.version)] = meta
+
+
+def forget_workspace_metas() -> None:
+    """Drop every cached metadata version (a process that must re-read what is stored)."""
+    _META_CACHE.clear()
 
 
 def load_workspace_meta(bind: Engine | Connection, workspace: str) -> WorkspaceMeta:
