@@ -186,7 +186,23 @@ def serve(
         uvicorn.run(create_app(settings, engine=engine), host=host, port=port)
 
 
-# --- blueprints: apply [--plan], export, purge (metamodel.migrate) ---
+# --- blueprints: check, apply [--plan], export, purge (metamodel.migrate) ---
+
+
+@command()
+def check(
+    path: Annotated[Path, typer.Argument(help="A blueprint directory (with blueprint.yaml) or a YAML file.")],
+) -> None:
+    """Check a blueprint: every problem as `file:line:col CODE message`; exit 1 when there is any."""
+    from metamodel.blueprint import check_blueprint_path
+
+    problems = check_blueprint_path(path)
+    for problem in problems:
+        typer.echo(str(problem))
+    if problems:
+        typer.secho(f"{len(problems)} problem(s) in {path}", fg="red", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{path}: no problems")
 
 
 @command()
