@@ -96,6 +96,35 @@ def rename_column(conn: Connection, names: WorkspaceNames, entity: str, old: str
                          f"RENAME COLUMN {_q(conn, old)} TO {_q(conn, new)}")
 
 
+def _expected_index_name(names: WorkspaceNames, base: str, columns: list[str], unique: bool) -> str:
+    """The name ``build_tables`` would give this index today (the stage index is named after "stage")."""
+    named = ["stage"] if columns == ["pipeline", "stage"] else columns
+    return names.index("uq" if unique else "ix", base, *named)
+
+
+def rename_indexes(conn: Connection, names: WorkspaceNames, table: str, base: str) -> None:
+    """Give a renamed table's (or column's) indexes the names a fresh table would have.
+
+    Index names are unique per schema (per database file on SQLite), so a stale
+    ``ix_e_company_owner`` left on a renamed table would block a new entity
+    called Company.  SQLite cannot rename an index: it is dropped and re-created.
+    """
+    for index in sa.inspect(conn).get_indexes(table, schema=names.schema):
+        columns = [c for c in index["column_names"] if c is not None]
+        old = index["name"]
+        new = _expected_index_name(names, base, columns, bool(index["unique"]))
+        if old is None or old == new:
+            continue
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"ALTER INDEX {_q(conn, names.schema or '')}.{_q(conn, old)} "
+                                 f"RENAME TO {_q(conn, new)}")
+            continue
+        conn.exec_driver_sql(f"DROP INDEX {_q(conn, old)}")
+        unique = "UNIQUE " if index["unique"] else ""
+        conn.exec_driver_sql(f"CREATE {unique}INDEX {_q(conn, new)} ON {qualified(conn, names, table)} "
+                             f"({', '.join(_q(conn, c) for c in columns)})")
+
+
 def index_kind(fld: FieldDef | None) -> str | None:
     """The index a field's column carries, as ``build_tables`` creates it: unique, plain or none."""
     if fld is None:

@@ -21,7 +21,12 @@ from metamodel.migrate.checks import is_retype_or_resize
 from metamodel.migrate.plan import Plan
 from metamodel.migrate.stages import add_pipelines, move_records
 from metamodel.migrate.users import apply_users
-from metamodel.storage.naming import WorkspaceNames, workspace_names
+from metamodel.storage.naming import (
+    WorkspaceNames,
+    entity_table_base,
+    junction_table_base,
+    workspace_names,
+)
 from metamodel.storage.tables import WorkspaceTables, build_tables
 
 
@@ -73,10 +78,16 @@ class Executor:
         old, new = change.old.name, change.name
         ddl.rename_table(self.conn, self.names, ddl.table_name(self.names, old),
                          ddl.table_name(self.names, new))
+        ddl.rename_indexes(self.conn, self.names, ddl.table_name(self.names, new), entity_table_base(new))
         for fc in change.fields:
             if fc.old is not None and storage_kind(fc.old) == "junction":
-                ddl.rename_table(self.conn, self.names, ddl.junction_name(self.names, old, fc.old.name),
-                                 ddl.junction_name(self.names, new, fc.old.name))
+                self._rename_junction(old, new, fc.old.name, fc.old.name)
+
+    def _rename_junction(self, old_entity: str, new_entity: str, old_field: str, new_field: str) -> None:
+        old_table = ddl.junction_name(self.names, old_entity, old_field)
+        new_table = ddl.junction_name(self.names, new_entity, new_field)
+        ddl.rename_table(self.conn, self.names, old_table, new_table)
+        ddl.rename_indexes(self.conn, self.names, new_table, junction_table_base(new_entity, new_field))
 
     def _new_junctions(self, changes: tuple[EntityChange, ...]) -> list[sa.Table]:
         return [self.tables.junction(fc.entity, fc.name) for c in changes for fc in c.fields
@@ -97,9 +108,10 @@ class Executor:
         kind = storage_kind(fc.new)
         if kind == "column":
             ddl.rename_column(self.conn, self.names, fc.entity, fc.old.name, fc.new.name)
+            ddl.rename_indexes(self.conn, self.names, ddl.table_name(self.names, fc.entity),
+                               entity_table_base(fc.entity))
         elif kind == "junction":
-            ddl.rename_table(self.conn, self.names, ddl.junction_name(self.names, fc.entity, fc.old.name),
-                             ddl.junction_name(self.names, fc.entity, fc.new.name))
+            self._rename_junction(fc.entity, fc.entity, fc.old.name, fc.new.name)
 
     def _add_column(self, entity: str, fld: FieldDef) -> None:
         ddl.add_column(self.conn, self.names, entity, fld)

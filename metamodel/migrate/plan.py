@@ -15,7 +15,15 @@ from sqlalchemy.engine import Connection
 from metamodel.definitions import NUMERIC, Blueprint
 from metamodel.errors import Problem
 from metamodel.migrate import codes
-from metamodel.migrate.changes import Action, Diff, EntityChange, FieldChange, diff, removed_stages
+from metamodel.migrate.changes import (
+    Action,
+    Diff,
+    EntityChange,
+    FieldChange,
+    diff,
+    removed_stages,
+    storage_kind,
+)
 from metamodel.migrate.checks import Findings, check_fields
 from metamodel.migrate.dependants import Dependency, find_dependants
 from metamodel.migrate.stages import StagePlan, check_stages
@@ -126,6 +134,27 @@ def _stage_uses(change: EntityChange, uses: list[Dependency], found: Findings) -
                 found.lines.append(f"    used by {dep.source} (stage {dep.name} is removed)")
 
 
+def _name_clashes(meta: WorkspaceMeta | None, d: Diff, found: Findings) -> None:
+    """Refuse a new or renamed name that an archived column or table still occupies."""
+    if meta is None:
+        return
+    hidden = {e.name for e in meta.archived_entities}
+    hint = "run stagecraft purge first, or choose another name"
+    for change in d.entities:
+        if change.action is Action.RENAME and change.name in hidden and change.new is not None:
+            found.refuse(codes.NAME_CLASH, f"{change.name}: an archived entity of that name still has its "
+                         "table", change.new.place, hint)
+        source = change.old.name if change.old is not None else change.name
+        archived = {f.name: f for e, f in meta.archived_fields if e == source}
+        for fc in change.fields:
+            kept = archived.get(fc.name)
+            if fc.new is None or kept is None or fc.action not in (Action.ADD, Action.RENAME):
+                continue
+            if fc.action is Action.RENAME or storage_kind(fc.new) not in ("none", storage_kind(kept)):
+                found.refuse(codes.NAME_CLASH, f"{fc.entity}.{fc.name}: an archived {kept.type.value} field "
+                             "of that name still holds its data", fc.new.place, hint)
+
+
 def build_plan(conn: Connection, meta: WorkspaceMeta | None, blueprint: Blueprint, workspace: str) -> Plan:
     """Compare, check the data, and describe: the one plan both ``--plan`` and apply use."""
     names = workspace_names(workspace, conn.dialect.name)
@@ -137,6 +166,7 @@ def build_plan(conn: Connection, meta: WorkspaceMeta | None, blueprint: Blueprin
     check_fields(conn, names, d.entities, found)
     stages = check_stages(conn, names, d.entities, meta.pipeline_tables if meta else frozenset(), found)
     _dependant_checks(meta, blueprint, d, found)
+    _name_clashes(meta, d, found)
     _section_lines(meta.blueprint if meta else None, blueprint, found)
     users = plan_users(conn, workspace, blueprint.users)
     found.lines += users.lines

@@ -6,11 +6,13 @@ import textwrap
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from metamodel.blueprint import parse_blueprint
 from metamodel.definitions import Blueprint
+from metamodel.errors import MigrationRefused
 from metamodel.migrate import apply_blueprint, plan_blueprint
 from metamodel.storage import system_tables
 from metamodel.storage.catalog import load_workspace_meta
@@ -161,3 +163,26 @@ def test_users_are_synced_and_removed_users_deactivated(engine: Engine, workspac
         active = dict(conn.execute(sa.select(users.c.email, users.c.active)
                                    .where(users.c.workspace == workspace)).all())
     assert active == {"anna@acme.test": True, "oleg@acme.test": False}
+
+
+def test_an_entity_can_take_the_name_another_was_renamed_from(engine: Engine, workspace: str) -> None:
+    """Index names follow a renamed table, so they cannot block a new table under the old name."""
+    apply_blueprint(engine, blueprint(V1), workspace)
+    renamed = V1.replace("  Company:\n", "  Firm:\n    renamed_from: Company\n")
+    renamed = renamed.replace("to: Company", "to: Firm")
+    apply_blueprint(engine, blueprint(renamed), workspace)
+    again = renamed.replace("    renamed_from: Company\n", "").replace(
+        "entities:\n", "entities:\n  Company:\n    fields:\n      name: {type: string, unique: true}\n")
+    assert apply_blueprint(engine, blueprint(again), workspace).version == 3
+    insert(engine, workspace, "Company", name="Acme")
+    insert(engine, workspace, "Firm", name="Acme")
+
+
+def test_renaming_onto_an_archived_field_is_refused(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint(V1), workspace)
+    apply_blueprint(engine, blueprint(V1.replace("      legacy: {type: string}\n", "")), workspace)
+    clash = V1.replace("      legacy: {type: string}\n", "").replace(
+        "amount: {type: decimal}", "legacy: {type: decimal, renamed_from: amount}")
+    with pytest.raises(MigrationRefused) as refused:
+        apply_blueprint(engine, blueprint(clash), workspace)
+    assert refused.value.code == "MM.E309"
