@@ -131,12 +131,28 @@ class FieldChecker:
                 good.append((record_id, convert(value, fc.new)))
             except NotConvertible:
                 bad.append(value)
+        if fc.new.unique:
+            self._check_converted_duplicates(fc, [v for _, v in good])
         if bad:
             self.found.refuse(codes.NOT_CONVERTIBLE,
                               f"{label}: {len(bad)} values do not convert to {new_t}: {examples(bad)}",
                               _place(fc), "fix or clear those values first, or add a new field instead")
         self.found.converted[(fc.entity, fc.name)] = good
         self.found.lines.append(f"~ {label}: change type {old_t} → {new_t} ({len(good)} values convert)")
+
+    def _check_converted_duplicates(self, fc: FieldChange, values: list[Any]) -> None:
+        """Distinct values can collide once converted ("01" and "1" both become 1)."""
+        seen: set[Any] = set()
+        twice: set[str] = set()
+        for value in values:
+            if value in seen:
+                twice.add(shown(value))
+            seen.add(value)
+        repeated = sorted(twice)
+        if repeated:
+            self.found.refuse(codes.DUPLICATES, f"{fc.entity}.{fc.name}: {len(repeated)} values would appear "
+                              f"more than once after conversion: {', '.join(repeated[:EXAMPLES])}",
+                              _place(fc), "make them unique first")
 
     def _check_target(self, fc: FieldChange) -> None:
         assert fc.old is not None and fc.new is not None and self.table_entity is not None
@@ -153,6 +169,11 @@ class FieldChecker:
         lowered = fc.new.max_length is not None and (fc.old.max_length is None
                                                      or fc.new.max_length < fc.old.max_length)
         removed = [o for o in fc.old.options if o not in fc.new.options]
+        added = [o for o in fc.new.options if o not in fc.old.options]
+        if added:
+            self.found.lines.append(f"~ {label}: add options {', '.join(added)}")
+        if fc.new.max_length != fc.old.max_length and not lowered:
+            self.found.lines.append(f"~ {label}: max_length {fc.old.max_length} → {fc.new.max_length}")
         if not lowered and not removed:
             return
         values = [v for _, v in _values(self.conn, self.names, self.table_entity, fc.old)]
@@ -186,6 +207,8 @@ class FieldChecker:
             self._check_duplicates(fc)
         if fc.new.required and (not fc.old.required or fc.action is Action.RESTORE):
             self._check_nulls(fc)
+        elif fc.old.required and not fc.new.required:
+            self.found.lines.append(f"~ {label}: make optional")
 
     def _check_duplicates(self, fc: FieldChange) -> None:
         assert fc.old is not None and self.table_entity is not None

@@ -168,6 +168,8 @@ def build_plan(conn: Connection, meta: WorkspaceMeta | None, blueprint: Blueprin
     _dependant_checks(meta, blueprint, d, found)
     _name_clashes(meta, d, found)
     _section_lines(meta.blueprint if meta else None, blueprint, found)
+    if not found.lines and meta is not None and meta.blueprint != blueprint:
+        found.lines.append("~ definitions: update labels and options that need no table change")
     users = plan_users(conn, workspace, blueprint.users)
     found.lines += users.lines
     found.lines += [f"! {p.message}" for p in found.problems]

@@ -183,3 +183,31 @@ def test_a_unique_field_can_change_type(engine: Engine, workspace: str) -> None:
     assert column(engine, workspace, "Deal", "score") == [1, 2]
     with pytest.raises(sa.exc.IntegrityError):
         insert(engine, workspace, "Deal", {"score": 1})
+
+
+def test_a_retype_that_would_make_unique_values_collide_is_refused(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: string, unique: true"), workspace)
+    insert(engine, workspace, "Deal", {"score": "01"}, {"score": "1"})
+    refused = refusal(engine, workspace, blueprint("type: integer, unique: true"))
+    assert refused.code == "MM.E304"
+
+
+def test_a_restored_field_may_come_back_with_another_type(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    insert(engine, workspace, "Deal", {"score": "42"})
+    without = textwrap.dedent(BASE).replace("      score: {type: FIELD}\n", "")
+    apply_blueprint(engine, parse_blueprint(without), workspace)
+    lines = plan_blueprint(engine, blueprint("type: integer"), workspace).lines
+    assert lines[:2] == ["+ Deal.score: restore archived field (data kept)",
+                         "~ Deal.score: change type string → integer (1 values convert)"]
+    apply_blueprint(engine, blueprint("type: integer"), workspace)
+    assert column(engine, workspace, "Deal", "score") == [42]
+
+
+def test_a_change_without_table_work_still_makes_a_new_version(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: enum, options: [hot]"), workspace)
+    assert plan_blueprint(engine, blueprint("type: enum, options: [hot, cold]"), workspace).lines == [
+        "~ Deal.score: add options cold"]
+    assert apply_blueprint(engine, blueprint("type: enum, options: [hot, cold]"), workspace).version == 2
+    assert apply_blueprint(engine, blueprint("type: enum, options: [hot, cold], label: Score"),
+                           workspace).version == 3
