@@ -4,7 +4,8 @@ DESIGN.md decision 3: a record change, its history, its stage history and its
 outbox event commit together or not at all, so a consumer of the outbox never
 misses a change and never sees one that was rolled back.  Each write costs a
 fixed number of statements here: one executemany for the field history, at
-most two for the stage history, one for the outbox row.
+most two for the stage history, one for the outbox row — the inserts run
+through ``direct`` because they are on the hot path of every write.
 """
 
 from __future__ import annotations
@@ -18,22 +19,70 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from metamodel.records.direct import direct
 from metamodel.storage.system_tables import outbox, record_history, stage_history
 
 #: (old, new) per changed field.
 Changes = Mapping[str, tuple[Any, Any]]
 
-_HISTORY_INSERT = record_history.insert()
-_STAGE_INSERT = stage_history.insert()
-_OUTBOX_INSERT = outbox.insert()
+
+def _bind(name: str, column: sa.Column[Any]) -> sa.BindParameter[Any]:
+    return sa.bindparam(name, type_=column.type)
+
+
+def _history_insert(rows: int) -> sa.Insert:
+    """One multi-row INSERT for ``rows`` changed fields; what all rows share is bound once."""
+    h = record_history.c
+    shared = {"workspace": _bind("workspace", h.workspace), "entity": _bind("entity", h.entity),
+              "record_id": _bind("record_id", h.record_id), "version": _bind("version", h.version),
+              "actor": _bind("actor", h.actor), "at": _bind("at", h.at)}
+    return record_history.insert().inline().values([
+        {**shared, "field": _bind(f"field{i}", h.field), "old": _bind(f"old{i}", h.old),
+         "new": _bind(f"new{i}", h.new)} for i in range(rows)])
+
+
+_s = stage_history.c
+_STAGE_OPEN = stage_history.insert().inline().values(
+    workspace=_bind("workspace", _s.workspace), entity=_bind("entity", _s.entity),
+    record_id=_bind("record_id", _s.record_id), pipeline=_bind("pipeline", _s.pipeline),
+    stage=_bind("stage", _s.stage), entered_at=_bind("at", _s.entered_at), actor=_bind("actor", _s.actor))
 _STAGE_CLOSE = (
     stage_history.update()
-    .where(stage_history.c.workspace == sa.bindparam("w_workspace"),
-           stage_history.c.entity == sa.bindparam("w_entity"),
-           stage_history.c.record_id == sa.bindparam("w_record_id"),
-           stage_history.c.left_at.is_(None))
-    .values(left_at=sa.bindparam("w_left_at"))
-)
+    .where(_s.workspace == _bind("workspace", _s.workspace), _s.entity == _bind("entity", _s.entity),
+           _s.record_id == _bind("record_id", _s.record_id), _s.left_at.is_(None))
+    .values(left_at=_bind("at", _s.left_at)))
+_o = outbox.c
+_OUTBOX = outbox.insert().inline().values(
+    workspace=_bind("workspace", _o.workspace), entity=_bind("entity", _o.entity),
+    record_id=_bind("record_id", _o.record_id), kind=_bind("kind", _o.kind),
+    payload=_bind("payload", _o.payload), created_at=_bind("at", _o.created_at))
+
+_SHAPES: dict[tuple[int, bool, bool, bool], tuple[sa.Insert | sa.Update, ...]] = {}
+
+
+def _statements(history: int, opens: bool, closes: bool, combined: bool) -> tuple[sa.Insert | sa.Update, ...]:
+    """The statements of one event shape, in order, built once per shape.
+
+    PostgreSQL runs them as one statement (data-modifying CTEs feeding the
+    outbox insert: one round trip); SQLite, in-process, runs them one by one.
+    The close of the open stage row precedes the new one, and inside a single
+    PostgreSQL statement the UPDATE cannot see the row inserted beside it.
+    """
+    key = (history, opens, closes, combined)
+    found = _SHAPES.get(key)
+    if found is None:
+        parts: list[sa.Insert | sa.Update] = [_history_insert(history)] if history else []
+        parts += [_STAGE_CLOSE] if closes else []
+        parts += [_STAGE_OPEN] if opens else []
+        if combined:
+            outbox_insert = _OUTBOX
+            for i, part in enumerate(parts):
+                outbox_insert = outbox_insert.add_cte(part.cte(f"w{i}"))
+            found = (outbox_insert,)
+        else:
+            found = (*parts, _OUTBOX)
+        _SHAPES[key] = found
+    return found
 
 
 def json_safe(value: Any) -> Any:
@@ -79,34 +128,19 @@ class WriteEvent:
 def record_event(conn: Connection, event: WriteEvent) -> None:
     """Write the history rows, stage-history rows and the single outbox row of ``event``."""
     safe = {name: (json_safe(old), json_safe(new)) for name, (old, new) in event.changes.items()}
-    if safe:
-        conn.execute(_HISTORY_INSERT, [_history_row(event, name, old, new)
-                                       for name, (old, new) in safe.items()])
-    if event.stage is not None:
-        _record_stage_move(conn, event, event.stage)
-    conn.execute(_OUTBOX_INSERT, {
+    values: dict[str, Any] = {
         "workspace": event.workspace, "entity": event.entity, "record_id": event.record_id,
-        "kind": event.kind, "payload": _payload(event, safe), "created_at": event.at,
-        "processed_at": None,
-    })
-
-
-def _history_row(event: WriteEvent, name: str, old: Any, new: Any) -> dict[str, Any]:
-    return {"workspace": event.workspace, "entity": event.entity, "record_id": event.record_id,
-            "version": event.version, "field": name, "old": old, "new": new,
-            "actor": event.actor, "at": event.at}
-
-
-def _record_stage_move(conn: Connection, event: WriteEvent, move: StageMove) -> None:
-    """Close the open stage row (none exists on create) and open the one just entered."""
-    if move.from_stage is not None:
-        conn.execute(_STAGE_CLOSE, {"w_workspace": event.workspace, "w_entity": event.entity,
-                                    "w_record_id": event.record_id, "w_left_at": event.at})
-    conn.execute(_STAGE_INSERT, {
-        "workspace": event.workspace, "entity": event.entity, "record_id": event.record_id,
-        "pipeline": move.pipeline, "stage": move.stage, "entered_at": event.at, "left_at": None,
-        "actor": event.actor,
-    })
+        "version": event.version, "actor": event.actor, "at": event.at, "kind": event.kind,
+        "payload": _payload(event, safe)}
+    for i, (name, (old, new)) in enumerate(safe.items()):
+        values[f"field{i}"], values[f"old{i}"], values[f"new{i}"] = name, old, new
+    move = event.stage
+    if move is not None:
+        values["pipeline"], values["stage"] = move.pipeline, move.stage
+    shape = _statements(len(safe), move is not None, move is not None and move.from_stage is not None,
+                        conn.dialect.name == "postgresql")
+    for stmt in shape:
+        direct(stmt, conn.dialect).execute(conn, values)
 
 
 def _payload(event: WriteEvent, safe: Mapping[str, tuple[Any, Any]]) -> dict[str, Any]:

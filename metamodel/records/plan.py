@@ -31,11 +31,12 @@ class WritePlan:
     table: sa.Table
     rules: FieldRules
     blank_row: Mapping[str, Any]            # every inserted column, with its value when unset
-    insert: sa.Insert
+    insert: sa.Insert                       # every column bound by name, RETURNING id
     select_row: sa.Select[Any]
     select_locked: sa.Select[Any]
     references: Mapping[str, str]          # reference or many field -> target entity
     exists: Mapping[str, sa.Select[Any]]   # target entity -> "which of :ids are live"
+    exists_by_count: dict[tuple[str, int], sa.Select[Any]]  # the same with n plain binds (direct)
     junctions: Mapping[str, sa.Table]      # many field -> junction table
     user_fields: tuple[str, ...]
     unique: Mapping[str, str]              # constraint or column name -> field
@@ -44,10 +45,21 @@ class WritePlan:
 
 
 def _exists_query(table: sa.Table) -> sa.Select[Any]:
-    """Live ids among ``:ids``, share-locked on PostgreSQL so they cannot be deleted under us."""
-    return (sa.select(table.c.id)
-            .where(table.c.id.in_(sa.bindparam("ids", expanding=True)), table.c.deleted_at.is_(None))
-            .with_for_update(read=True))
+    """Live ids among ``:ids`` (an expanding list).
+
+    No lock is taken on the rows found: a soft delete does not touch the records
+    that refer to the deleted one, so a delete committed just after this check
+    leaves the same state as one committed just after the write.
+    """
+    return sa.select(table.c.id).where(table.c.id.in_(sa.bindparam("ids", expanding=True)),
+                                       table.c.deleted_at.is_(None))
+
+
+def _full_insert(table: sa.Table) -> sa.Insert:
+    """INSERT binding every column but the id by name, returning the id (one compiled form)."""
+    columns = [c for c in table.columns if not c.primary_key]
+    return (table.insert().values({c.name: sa.bindparam(c.name, type_=c.type) for c in columns})
+            .returning(table.c.id))
 
 
 def build_plan(meta: WorkspaceMeta, entity: EntityDef) -> WritePlan:
@@ -63,9 +75,10 @@ def build_plan(meta: WorkspaceMeta, entity: EntityDef) -> WritePlan:
     select_row = sa.select(table).where(table.c.id == sa.bindparam("id"))
     return WritePlan(
         workspace=meta.workspace, entity=entity, table=table, rules=build_rules(entity),
-        blank_row=blank, insert=table.insert().returning(table.c.id), select_row=select_row,
+        blank_row=blank, insert=_full_insert(table), select_row=select_row,
         select_locked=select_row.with_for_update(),
         references=linked, exists={t: _exists_query(tables.entity(t)) for t in set(linked.values())},
+        exists_by_count={},
         junctions={f.name: tables.junction(entity.name, f.name) for f in entity.fields
                    if f.type is FieldType.MANY},
         user_fields=("owner", *(f.name for f in entity.fields if f.type is FieldType.USER)),
@@ -74,6 +87,19 @@ def build_plan(meta: WorkspaceMeta, entity: EntityDef) -> WritePlan:
         tracked=("owner", "pipeline", "stage", *stored,
                  *(f.name for f in entity.fields if f.type is FieldType.MANY)),
     )
+
+
+def exists_for(plan: WritePlan, target: str, count: int) -> sa.Select[Any]:
+    """"Which of these ``count`` ids of ``target`` are live", with binds id0..id{count-1}."""
+    key = (target, count)
+    stmt = plan.exists_by_count.get(key)
+    if stmt is None:
+        table = plan.exists[target].get_final_froms()[0]
+        assert isinstance(table, sa.Table)
+        binds = [sa.bindparam(f"id{k}", type_=table.c.id.type) for k in range(count)]
+        stmt = plan.exists_by_count[key] = sa.select(table.c.id).where(
+            table.c.id.in_(binds), table.c.deleted_at.is_(None))
+    return stmt
 
 
 _PLANS: dict[tuple[str, int, str, str], WritePlan] = {}

@@ -8,7 +8,8 @@ decides where the transaction begins and ends.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +21,9 @@ from metamodel.clock import Clock
 from metamodel.definitions import PipelineDef
 from metamodel.errors import UnknownStage, ValidationFailed, VersionConflict
 from metamodel.records.actor import Actor
+from metamodel.records.direct import direct
 from metamodel.records.events import StageMove, WriteEvent, record_event
-from metamodel.records.plan import WritePlan, load_many, load_row, not_found, plan_for
+from metamodel.records.plan import WritePlan, exists_for, load_many, load_row, not_found, plan_for
 from metamodel.storage.catalog import WorkspaceMeta
 from metamodel.storage.system_tables import users
 
@@ -42,6 +44,17 @@ class Scope:
 # ---- checks that need the database --------------------------------------------------------
 
 
+_DIRECT_IN_LIMIT = 16
+
+
+def _live_ids(conn: Connection, plan: WritePlan, target: str, ids: list[int]) -> set[int]:
+    """Which of ``ids`` are live records of ``target``: one query (direct when the list is short)."""
+    if len(ids) > _DIRECT_IN_LIMIT:
+        return set(conn.execute(plan.exists[target], {"ids": ids}).scalars())
+    stmt = direct(exists_for(plan, target, len(ids)), conn.dialect)
+    return {row[0] for row in stmt.execute(conn, {f"id{k}": i for k, i in enumerate(ids)})}
+
+
 def check_links(conn: Connection, plan: WritePlan, values: Mapping[str, Any]) -> dict[str, str]:
     """Problems with references, many-links and users: one query per target entity, not per field."""
     wanted: dict[str, list[tuple[str, list[int]]]] = {}
@@ -49,20 +62,23 @@ def check_links(conn: Connection, plan: WritePlan, values: Mapping[str, Any]) ->
         value = values.get(name)
         if value:
             wanted.setdefault(target, []).append((name, value if isinstance(value, list) else [value]))
-    people = [(n, [values[n]]) for n in plan.user_fields if values.get(n) is not None]
     problems: dict[str, str] = {}
     for target, uses in wanted.items():
-        _report_missing(conn, plan.exists[target], {}, uses, f"no {target} with id", problems)
+        found = _live_ids(conn, plan, target, _all_ids(uses))
+        _report_missing(uses, found, f"no {target} with id", problems)
+    people = [(n, [values[n]]) for n in plan.user_fields if values.get(n) is not None]
     if people:
-        _report_missing(conn, _USERS_EXIST, {"ws": plan.workspace}, people,
-                        "no active user with id", problems)
+        found = set(conn.execute(_USERS_EXIST, {"ws": plan.workspace, "ids": _all_ids(people)}).scalars())
+        _report_missing(people, found, "no active user with id", problems)
     return problems
 
 
-def _report_missing(conn: Connection, query: sa.Select[Any], params: dict[str, Any],
-                    uses: list[tuple[str, list[int]]], reason: str, problems: dict[str, str]) -> None:
-    ids = sorted({i for _, ids in uses for i in ids})
-    found = set(conn.execute(query, {**params, "ids": ids}).scalars())
+def _all_ids(uses: list[tuple[str, list[int]]]) -> list[int]:
+    return sorted({i for _, ids in uses for i in ids})
+
+
+def _report_missing(uses: list[tuple[str, list[int]]], found: set[int], reason: str,
+                    problems: dict[str, str]) -> None:
     for name, ids in uses:
         missing = [str(i) for i in ids if i not in found]
         if missing:
@@ -83,11 +99,11 @@ def unique_problem(plan: WritePlan, exc: IntegrityError) -> dict[str, str] | Non
     return {field: f"must be unique: another {plan.entity.name} already has this value"}
 
 
-def execute_checked(conn: Connection, plan: WritePlan, stmt: sa.Executable,
-                    params: Mapping[str, Any]) -> sa.CursorResult[Any]:
-    """Run a write, turning a unique violation into VALIDATION_FAILED on that field."""
+@contextmanager
+def unique_violations_refused(plan: WritePlan) -> Iterator[None]:
+    """Turn a unique violation inside the block into VALIDATION_FAILED on that field."""
     try:
-        return conn.execute(stmt, params)
+        yield
     except IntegrityError as exc:
         problem = unique_problem(plan, exc)
         if problem is None:
@@ -192,7 +208,8 @@ def create_record(conn: Connection, scope: Scope, entity: str, values: Mapping[s
            "created_by": scope.actor.user_id, "owner": coerced.get("owner", scope.actor.user_id)}
     if start is not None:
         row.update(pipeline=start.pipeline, stage=start.stage, stage_entered_at=now)
-    record_id = execute_checked(conn, plan, plan.insert, row).scalar_one()
+    with unique_violations_refused(plan):
+        record_id = direct(plan.insert, conn.dialect).execute(conn, row)[0][0]
     _link(conn, plan, record_id, {name: ([], ids) for name, ids in many.items()})
     record = {"id": record_id, **row, **{name: many.get(name, []) for name in plan.junctions}}
     changes = {k: (None, record[k]) for k in plan.tracked if record.get(k) not in (None, [])}
@@ -223,7 +240,9 @@ def _bump(conn: Connection, plan: WritePlan, current: Mapping[str, Any],
     stmt = (table.update()
             .where(table.c.id == current["id"], table.c.version == current["version"])
             .values(**columns, updated_at=now, version=version))
-    if execute_checked(conn, plan, stmt, {}).rowcount != 1:
+    with unique_violations_refused(plan):
+        updated = conn.execute(stmt).rowcount
+    if updated != 1:
         actual = conn.execute(sa.select(table.c.version).where(table.c.id == current["id"])).scalar()
         raise VersionConflict(plan.entity.name, current["id"], current["version"], actual or 0)
     return version
