@@ -42,10 +42,15 @@ class SortKey:
     vtype: VType
     row_key: str
 
-    def clause(self) -> Any:
-        """ORDER BY term; NULLs sort last in both directions on both databases."""
+    def clause(self, can_be_null: bool = True) -> Any:
+        """ORDER BY term; NULLs sort last in both directions on both databases.
+
+        Where the column cannot hold NULL (or the filter excludes NULLs) the
+        term is a plain ASC/DESC: same order, and PostgreSQL can then read it
+        from an ordinary index (a DESC NULLS LAST scan cannot use one).
+        """
         ordered = self.expr.desc() if self.descending else self.expr.asc()
-        return ordered.nulls_last()
+        return ordered.nulls_last() if can_be_null else ordered
 
 
 def fingerprint(entity: str, keys: Sequence[tuple[str, bool]]) -> str:

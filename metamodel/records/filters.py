@@ -48,6 +48,7 @@ from metamodel.storage import system_tables
 from metamodel.storage.catalog import WorkspaceMeta
 
 Hidden = frozenset[tuple[str, str]]
+Binds = dict[str, tuple[str, Callable[[Any], Any]]]
 LOGICAL = ("and", "or", "not")
 EQUALITY = frozenset({"eq", "neq", "in", "nin", "isNull"})
 COMPARE = frozenset({"gt", "gte", "lt", "lte"})
@@ -80,15 +81,23 @@ class Scope:
     entity: EntityDef
     table: FromClause
     hidden: Hidden
+    binds: Binds
+
+    def nested(self, entity: EntityDef, table: FromClause) -> Scope:
+        return Scope(self.meta, entity, table, self.hidden, self.binds)
 
 
 def compile_where(meta: WorkspaceMeta, entity: str, table: FromClause, where: Mapping[str, Any] | None,
-                  hidden: Hidden = frozenset(), path: str = "where") -> ColumnElement[bool]:
-    """The condition ``where`` puts on rows of ``table`` (``true`` when there is no filter)."""
+                  hidden: Hidden = frozenset(), binds: Binds | None = None) -> ColumnElement[bool]:
+    """The condition ``where`` puts on rows of ``table`` (``true`` when there is no filter).
+
+    Every operand becomes a named bound parameter; ``binds`` (when given) is
+    filled with operand path -> (parameter name, converter).
+    """
     if not where:
         return sa.true()
-    scope = Scope(meta, meta.blueprint.get_entity(entity), table, hidden)
-    return _where(scope, where, path)
+    scope = Scope(meta, meta.blueprint.get_entity(entity), table, hidden, {} if binds is None else binds)
+    return _where(scope, where, "where")
 
 
 def _where(scope: Scope, where: Any, path: str) -> ColumnElement[bool]:
@@ -150,8 +159,7 @@ def _field(scope: Scope, spec: FieldSpec, cond: Any, path: str) -> ColumnElement
 
 def _operators(scope: Scope, spec: FieldSpec, ops: Mapping[str, Any], path: str) -> ColumnElement[bool]:
     col = spec.expr(scope.meta, scope.entity, scope.table)
-    dialect = scope.meta.dialect
-    parts = [_operator(col, spec, op, value, f"{path}.{op}", dialect) for op, value in ops.items()]
+    parts = [_operator(scope, col, spec, op, value, f"{path}.{op}") for op, value in ops.items()]
     return sa.and_(*parts)
 
 
@@ -161,44 +169,65 @@ def _values(spec: FieldSpec, value: Any, path: str) -> list[Any]:
     return [coerce_value(spec, v, f"{path}[{i}]") for i, v in enumerate(value)]
 
 
-def _operator(col: ColumnElement[Any], spec: FieldSpec, op: str, value: Any, path: str,
-              dialect: str) -> ColumnElement[bool]:
+def _operator(scope: Scope, col: ColumnElement[Any], spec: FieldSpec, op: str, value: Any,
+              path: str) -> ColumnElement[bool]:
     if op == "isNull":
         if not isinstance(value, bool):
             raise fail(path, "isNull takes true or false")
         empty = _is_empty(col, spec)
         return empty if value else sa.not_(empty)
-    if op in ("in", "nin", "hasAny", "hasAll"):
-        values = _values(spec, value, path)
-        if op == "in":
-            return col.in_(values)
-        if op == "nin":
-            return sa.or_(col.is_(None), col.not_in(values))
-        return _has(col, values, every=op == "hasAll", dialect=dialect)
-    if value is None:
-        raise fail(path, f"{op} needs a value; use isNull to match empty ones")
-    typed = coerce_value(spec, value, path)
-    return _scalar(col, op, typed, dialect)
+    if op in ("hasAny", "hasAll"):
+        return _has(col, _values(spec, value, path), every=op == "hasAll", dialect=scope.meta.dialect)
+    if op in ("in", "nin"):
+        param = _bind(scope, path, col, lambda v: _values(spec, v, path), value, expanding=True)
+        return col.in_(param) if op == "in" else sa.or_(col.is_(None), col.not_in(param))
+    like = op in STRING_OPS and (scope.meta.dialect != "sqlite" or op == "icontains")
+    return _scalar(col, op, _bind(scope, path, col, _scalar_value(spec, path, op, like), value),
+                   scope.meta.dialect)
+
+
+def _scalar_value(spec: FieldSpec, path: str, op: str, like: bool) -> Callable[[Any], Any]:
+    """The converter of one operand: typed, and LIKE-escaped where it becomes a pattern."""
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            raise fail(path, f"{op} needs a value; use isNull to match empty ones")
+        typed = coerce_value(spec, value, path)
+        return typed.replace("/", "//").replace("%", "/%").replace("_", "/_") if like else typed
+
+    return convert
+
+
+def _bind(scope: Scope, path: str, col: ColumnElement[Any], convert: Callable[[Any], Any], value: Any,
+          expanding: bool = False) -> Any:
+    """A named bound parameter for the operand at ``path``, registered in ``scope.binds``.
+
+    Naming operands by their path lets a cached statement be executed again
+    with the next request's values (see ``query``), skipping its construction.
+    """
+    name = f"w{len(scope.binds)}"
+    scope.binds[path] = (name, convert)
+    return sa.bindparam(name, convert(value), type_=col.type, expanding=expanding)
 
 
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "eq": operator.eq, "gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
 
 
-def _scalar(col: ColumnElement[Any], op: str, value: Any, dialect: str) -> ColumnElement[bool]:
+def _scalar(col: ColumnElement[Any], op: str, param: Any, dialect: str) -> ColumnElement[bool]:
     if op in _COMPARE:
-        return cast(ColumnElement[bool], _COMPARE[op](col, value))
+        return cast(ColumnElement[bool], _COMPARE[op](col, param))
     if op == "neq":
-        return sa.or_(col.is_(None), col != value)
+        return sa.or_(col.is_(None), col != param)
     if op == "icontains":
-        return col.icontains(value, autoescape=True)
+        return col.icontains(param, escape="/")
     if dialect == "sqlite":  # SQLite's LIKE ignores case: use case-sensitive functions instead
         if op == "contains":
-            return sa.func.instr(col, value) > 0
-        return cast(ColumnElement[bool], sa.func.substr(col, 1, len(value)) == value)
+            return sa.func.instr(col, param) > 0
+        return cast(ColumnElement[bool], sa.func.substr(col, 1, sa.func.length(param)) == param)
     if op == "contains":
-        return col.contains(value, autoescape=True)
-    return col.startswith(value, autoescape=True)
+        return col.contains(param, escape="/")
+    return col.startswith(param, escape="/")
 
 
 def _is_empty(col: ColumnElement[Any], spec: FieldSpec) -> ColumnElement[bool]:
@@ -251,7 +280,7 @@ def _reference(scope: Scope, spec: FieldSpec, cond: Mapping[str, Any], path: str
     """``col IS NOT NULL AND col IN (SELECT id FROM target WHERE live AND nested)`` (two-valued)."""
     assert spec.target is not None
     target = scope.meta.tables.entity(spec.target).alias()
-    inner = Scope(scope.meta, scope.meta.blueprint.get_entity(spec.target), target, scope.hidden)
+    inner = scope.nested(scope.meta.blueprint.get_entity(spec.target), target)
     ids = sa.select(target.c.id).where(target.c.deleted_at.is_(None), _where(inner, cond, path))
     col = scope.table.c[spec.name]
     return sa.and_(col.is_not(None), col.in_(ids))
@@ -284,7 +313,7 @@ def _user(scope: Scope, spec: FieldSpec, cond: Mapping[str, Any], path: str) -> 
         unknown = set(value) - operators_for(user_spec.vtype)
         if unknown:
             raise fail(f"{sub}.{sorted(unknown)[0]}", f"not an operator for User.{key}")
-        parts.append(_operators(Scope(scope.meta, USER_ENTITY, users, frozenset()), user_spec, value, sub))
+        parts.append(_operators(scope.nested(USER_ENTITY, users), user_spec, value, sub))
     col = scope.table.c[spec.name]
     return sa.and_(col.is_not(None), col.in_(sa.select(users.c.id).where(*parts)))
 
@@ -300,7 +329,7 @@ def _quantified(scope: Scope, spec: FieldSpec, cond: Mapping[str, Any], path: st
     parts = []
     for quant, sub in cond.items():
         member = scope.meta.tables.entity(spec.target).alias()
-        inner = Scope(scope.meta, scope.meta.blueprint.get_entity(spec.target), member, scope.hidden)
+        inner = scope.nested(scope.meta.blueprint.get_entity(spec.target), member)
         match = _where(inner, sub, f"{path}.{quant}")
         query = sa.select(sa.literal(1)).where(member.c.deleted_at.is_(None), match)
         if spec.kind is Kind.INVERSE:

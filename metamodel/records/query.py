@@ -28,13 +28,30 @@ from metamodel.definitions import FieldType
 from metamodel.errors import InvalidQuery, Place
 from metamodel.records.computed import Kind, VType, fail, rollup_expr, specs_for, stage_order
 from metamodel.records.cursor import SortKey, after_condition, decode_cursor, encode_cursor, fingerprint
-from metamodel.records.filters import Hidden, compile_where, lookup
+from metamodel.records.filters import Binds, Hidden, compile_where, lookup
 from metamodel.storage.catalog import WorkspaceMeta
 from metamodel.storage.tables import BUILTIN_COLUMNS, PIPELINE_COLUMNS
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 1000
 OrderBy = Sequence[tuple[str, str]]
+
+
+class SqliteUtc(sa.types.TypeDecorator[datetime]):
+    """Reads SQLite's offset-less datetime text (stored as UTC wall time) as aware UTC datetimes.
+
+    One ``fromisoformat`` per value replaces SQLAlchemy's own parsing plus a
+    ``replace(tzinfo=...)``, so aware values cost less than naive ones did.
+    """
+
+    impl = sa.String
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -45,7 +62,6 @@ class EntityPlan:
     columns: tuple[ColumnElement[Any], ...]
     names: tuple[str, ...]
     labels: dict[str, ColumnElement[Any]]
-    utc_positions: tuple[int, ...]
     many: tuple[tuple[str, str], ...]  # (field, target entity)
 
 
@@ -54,7 +70,6 @@ class SortPlan:
     keys: tuple[SortKey, ...]
     sort_id: str
     extra: tuple[ColumnElement[Any], ...]
-    clauses: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -112,16 +127,17 @@ def _build_entity_plan(meta: WorkspaceMeta, entity_name: str, hidden: Hidden) ->
         elif fld.type is FieldType.MANY and fld.to:
             many.append((fld.name, fld.to))
     names = tuple(c.key or "" for c in columns)
-    utc = tuple(i for i, c in enumerate(columns)
-                if meta.dialect == "sqlite" and isinstance(c.type, sa.DateTime))
-    return EntityPlan(table, tuple(columns), names, labels, utc, tuple(many))
+    if meta.dialect == "sqlite":
+        columns = [sa.type_coerce(c, SqliteUtc()).label(c.key or "") if isinstance(c.type, sa.DateTime)
+                   else c for c in columns]
+    return EntityPlan(table, tuple(columns), names, labels, tuple(many))
 
 
 def sort_plan(meta: WorkspaceMeta, entity: str, order_by: OrderBy, hidden: Hidden = frozenset()) -> SortPlan:
     """The cached ``SortPlan`` for ``order_by``; ``id`` ascending ends it as the tiebreaker.
 
-    ``keys`` are the caller's terms (what a cursor stores); the id comes last
-    in ``clauses`` unless the caller sorted by id already.
+    ``keys`` are the caller's terms (what a cursor stores); ``_order_clauses``
+    adds the id unless the caller sorted by id already.
     """
     normal = tuple(_direction(item, i) for i, item in enumerate(order_by))
     key = ("sort", meta.workspace, meta.version, meta.dialect, entity, normal, hidden)
@@ -159,11 +175,8 @@ def _build_sort_plan(meta: WorkspaceMeta, entity_name: str, order: tuple[tuple[s
             keys.append(SortKey(name, plan.labels[name], desc, spec.vtype, name))
         else:
             keys.append(SortKey(name, plan.table.c[name], desc, spec.vtype, name))
-    clauses = [k.clause() for k in keys]
-    if not any(k.name == "id" for k in keys):
-        clauses.append(plan.table.c.id.asc())
     sort_id = fingerprint(entity_name, [(k.name, k.descending) for k in keys])
-    return SortPlan(tuple(keys), sort_id, tuple(extra), tuple(clauses))
+    return SortPlan(tuple(keys), sort_id, tuple(extra))
 
 
 def _cursor_of(sort: SortPlan, row: Row[Any]) -> str:
@@ -193,11 +206,10 @@ def list_records(conn: Connection, meta: WorkspaceMeta, entity: str, *,
     limit = _check_first(first)
     plan = entity_plan(meta, entity, hidden)
     sort = sort_plan(meta, entity, order_by, hidden)
-    condition = _base_condition(meta, entity, plan.table, where, include_deleted, hidden)
-    stmt = sa.select(*plan.columns, *sort.extra).where(condition)
+    stmt, params = _page_statement(meta, entity, plan, sort, where, include_deleted, hidden, limit)
     if after:
         stmt = stmt.where(_after(sort, plan, after))
-    rows = conn.execute(stmt.order_by(*sort.clauses).limit(limit + 1)).all()
+    rows = conn.execute(stmt, params).all()
     has_next = len(rows) > limit
     rows = rows[:limit]
     records = _to_records(plan, rows)
@@ -208,9 +220,92 @@ def list_records(conn: Connection, meta: WorkspaceMeta, entity: str, *,
     return Page(records, end, has_next, total, rows, sort)
 
 
+PARAM_OPS = frozenset({"eq", "neq", "gt", "gte", "lt", "lte", "in", "nin", "contains", "icontains",
+                       "startsWith"})
+
+
+def where_shape(where: Any) -> tuple[Any, dict[str, Any]]:
+    """``where`` split into its shape (hashable, operands blanked) and its operands by path.
+
+    Two filters with the same shape compile to the same SQL and differ only in
+    bound parameters.  Operands of stage ``kind`` stay in the shape: they
+    choose stage codes at compile time rather than binding a value.
+    """
+    operands: dict[str, Any] = {}
+
+    def walk(node: Any, path: str, parent: str) -> Any:
+        if isinstance(node, Mapping):
+            items = []
+            for key, value in node.items():
+                sub = f"{path}.{key}"
+                if key in PARAM_OPS and parent != "kind":
+                    operands[sub] = value
+                    items.append((key, "?"))
+                else:
+                    items.append((key, walk(value, sub, key)))
+            return ("{", tuple(items))
+        if isinstance(node, list | tuple):
+            return ("[", tuple(walk(v, f"{path}[{i}]", parent) for i, v in enumerate(node)))
+        return (type(node).__name__, node)
+
+    return walk(where or {}, "where", ""), operands
+
+
+def _page_statement(meta: WorkspaceMeta, entity: str, plan: EntityPlan, sort: SortPlan,
+                    where: Mapping[str, Any] | None, include_deleted: bool, hidden: Hidden,
+                    limit: int) -> tuple[sa.Select[Any], dict[str, Any]]:
+    """The page SELECT and its parameters, reusing the statement built for the same filter shape.
+
+    Reusing the statement object skips building the expression tree and its
+    cache key; SQLAlchemy's compiled cache then skips compilation too.
+    """
+    shape, operands = where_shape(where)
+    key: tuple[Any, ...] = ("page", meta.workspace, meta.version, meta.dialect, entity, hidden, sort.sort_id,
+           include_deleted, limit, shape)
+    try:
+        cached = _PLANS.get(key)
+    except TypeError:  # an unhashable operand in the shape: build without the cache
+        cached, key = None, ()
+    if cached is not None:
+        cached_stmt, cached_binds = cached
+        return cached_stmt, {name: convert(operands[path]) for path, (name, convert) in cached_binds.items()}
+    binds: Binds = {}
+    condition = _base_condition(meta, entity, plan.table, where, include_deleted, hidden, binds)
+    stmt = (sa.select(*plan.columns, *sort.extra).where(condition)
+            .order_by(*_order_clauses(sort, where, plan)).limit(limit + 1))
+    if key and set(binds) == set(operands):
+        _cached(key, lambda: (stmt, binds))
+    return stmt, {}
+
+
+NOT_NULL = frozenset({"id", "created_at", "updated_at", "version"})
+EXCLUDES_NULL = frozenset({"eq", "gt", "gte", "lt", "lte", "in", "contains", "icontains", "startsWith"})
+
+
+def _never_null(where: Mapping[str, Any] | None) -> set[str]:
+    """Fields the filter requires to be set: an operator that excludes NULL at the top level."""
+    found = set(NOT_NULL)
+    for key, cond in (where or {}).items():
+        if key == "and" and isinstance(cond, list | tuple):
+            for item in cond:
+                found |= _never_null(item) if isinstance(item, Mapping) else set()
+        elif isinstance(cond, Mapping) and EXCLUDES_NULL & set(cond):
+            found.add(key)
+    return found
+
+
+def _order_clauses(sort: SortPlan, where: Mapping[str, Any] | None, plan: EntityPlan) -> list[Any]:
+    never_null = _never_null(where)
+    clauses = [k.clause(k.row_key != k.name or k.name in plan.labels or k.name not in never_null)
+               for k in sort.keys]
+    if not any(k.name == "id" for k in sort.keys):
+        clauses.append(plan.table.c.id.asc())
+    return clauses
+
+
 def _base_condition(meta: WorkspaceMeta, entity: str, table: sa.Table, where: Mapping[str, Any] | None,
-                    include_deleted: bool, hidden: Hidden) -> ColumnElement[bool]:
-    condition = compile_where(meta, entity, table, where, hidden)
+                    include_deleted: bool, hidden: Hidden, binds: Binds | None = None) -> ColumnElement[bool]:
+    condition = compile_where(meta, entity, table, where, hidden, binds)
     if include_deleted:
         return condition
     return sa.and_(table.c.deleted_at.is_(None), condition)
@@ -219,16 +314,10 @@ def _base_condition(meta: WorkspaceMeta, entity: str, table: sa.Table, where: Ma
 def _to_records(plan: EntityPlan, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
     names = plan.names
     records = [dict(zip(names, row, strict=False)) for row in rows]
-    if plan.utc_positions:  # SQLite keeps no offset: values are stored as UTC wall time
-        utc_names = [names[i] for i in plan.utc_positions]
+    if plan.many:
         for record in records:
-            for name in utc_names:
-                value = record[name]
-                if isinstance(value, datetime) and value.tzinfo is None:
-                    record[name] = value.replace(tzinfo=UTC)
-    for record in records:
-        for many_field, _ in plan.many:
-            record[many_field] = []
+            for many_field, _ in plan.many:
+                record[many_field] = []
     return records
 
 

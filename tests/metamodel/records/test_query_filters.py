@@ -258,3 +258,20 @@ def test_hidden_fields_are_forbidden_in_filters(engine: Engine, meta: WorkspaceM
         list_records(conn, meta, "Deal", where={"contact": {"company": {"name": {"eq": "x"}}}},
                      hidden=hidden)
     assert info.value.code == "FORBIDDEN"
+
+
+def test_same_filter_shape_with_new_values_is_not_stale(deals: Any) -> None:
+    """The statement cached for a filter shape is run with each request's own values."""
+    assert deals({"amount": {"gte": 1000}, "stage": {"in": ["won"]}}) == {"Sofa"}
+    assert deals({"amount": {"gte": 10}, "stage": {"in": ["lost", "negotiation"]}}) == {"Table", "Lamp"}
+    assert deals({"title": {"contains": "a"}}) == {"Sofa", "Table", "chair", "Lamp"}
+    assert deals({"title": {"contains": "%"}}) == set()
+
+
+def test_bad_value_in_a_cached_shape_is_still_refused(deals: Any) -> None:
+    assert deals({"due_on": {"gt": "2026-03-01"}}) == {"Table"}
+    with pytest.raises(InvalidQuery) as info:
+        deals({"due_on": {"gt": "soon"}})
+    assert info.value.place.path == "where.due_on.gt"
+    with pytest.raises(InvalidQuery, match="use isNull"):
+        deals({"due_on": {"gt": None}})

@@ -193,3 +193,25 @@ def test_many_lists_load_in_one_extra_statement(engine: Engine, meta: WorkspaceM
     assert records["Sofa"]["partners"] == [ids["globex"]]
     assert records["Lamp"]["partners"] == []
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
+
+
+def test_filter_that_excludes_nulls_keeps_the_order(engine: Engine, meta: WorkspaceMeta) -> None:
+    _seed_many(engine, meta, 80)
+    order: OrderBy = [("amount", "desc"), ("priority", "asc")]
+    where = {"amount": {"gte": 500}}
+    filtered = [r["id"] for r in page(engine, meta, where=where, order_by=order, first=1000).records]
+    everything = page(engine, meta, order_by=order, first=1000).records
+    assert filtered == [r["id"] for r in everything if r["amount"] is not None and r["amount"] >= 500]
+    pages = list(_walk_where(engine, meta, order, where, 7))
+    assert [r["id"] for p in pages for r in p.records] == filtered
+
+
+def _walk_where(engine: Engine, meta: WorkspaceMeta, order_by: OrderBy, where: dict[str, Any],
+                size: int) -> Iterator[Page]:
+    after = None
+    while True:
+        current = page(engine, meta, where=where, order_by=order_by, first=size, after=after)
+        yield current
+        if not current.has_next_page:
+            return
+        after = current.end_cursor
