@@ -222,7 +222,8 @@ def apply(
         if plan:
             plans = plan_blueprint_path(engine, path, workspace or None)
             for each in plans:
-                typer.echo(f"workspace {each.workspace}: {len(each.lines) or 'no'} change line(s)")
+                summary = f"{len(each.lines)} plan line(s)" if each.lines else "no changes"
+                typer.echo(f"workspace {each.workspace}: {summary}")
                 for line in each.lines:
                     typer.echo(line)
             if any(each.refusals for each in plans):

@@ -113,7 +113,7 @@ def _next_meta(plan: Plan, dialect: str) -> WorkspaceMeta:
     return WorkspaceMeta(workspace=plan.workspace, version=version, blueprint=plan.blueprint, dialect=dialect,
                          archived_fields=plan.diff.archived_fields,
                          archived_entities=plan.diff.archived_entities,
-                         pipeline_tables=plan.diff.pipeline_tables)
+                         pipeline_tables=plan.diff.pipeline_tables, automation_files=plan.automation_files)
 
 
 def apply_blueprint(engine: Engine, blueprint: Blueprint, workspace: str | None = None, *,

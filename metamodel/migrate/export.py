@@ -38,10 +38,18 @@ def export_workspace(engine: Engine, workspace: str) -> dict[str, Any]:
 
 
 def write_export(engine: Engine, workspace: str, out_dir: str | Path) -> Path:
-    """Write ``blueprint.yaml`` of ``workspace`` into ``out_dir``; returns the file written."""
+    """Write ``blueprint.yaml`` and its ``.craft`` files into ``out_dir``; returns the YAML file.
+
+    Entries are paths the checker kept inside the blueprint directory, so they
+    stay inside ``out_dir``.
+    """
     target = Path(out_dir)
     target.mkdir(parents=True, exist_ok=True)
     path = target / EXPORT_FILE
     text = yaml.safe_dump(export_workspace(engine, workspace), sort_keys=False, allow_unicode=True)
     path.write_text(text, encoding="utf-8")
+    for entry, content in load_workspace_meta(engine, workspace).automation_files:
+        craft = target / entry
+        craft.parent.mkdir(parents=True, exist_ok=True)
+        craft.write_text(content, encoding="utf-8")
     return path

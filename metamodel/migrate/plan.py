@@ -8,6 +8,7 @@ own transaction when applying.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -48,6 +49,7 @@ class Plan:
     stages: StagePlan = field(default_factory=StagePlan)
     users: UserSync = field(default_factory=UserSync)
     converted: dict[tuple[str, str], list[tuple[int, Any]]] = field(default_factory=dict)
+    automation_files: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -78,8 +80,33 @@ def _section_lines(old: Blueprint | None, new: Blueprint, found: Findings) -> No
         found.lines += [f"+ {singular} {k}: add" for k in b if k not in a]
         found.lines += [f"~ {singular} {k}: change" for k in b if k in a and a[k] != b[k]]
         found.lines += [f"- {singular} {k}: remove" for k in a if k not in b]
-    if before.get("automations", []) != after.get("automations", []):
-        found.lines.append("~ automations: change the list of .craft files")
+
+
+def automation_files(blueprint: Blueprint, meta: WorkspaceMeta | None) -> tuple[tuple[str, str], ...]:
+    """The text of each listed ``.craft`` file: read next to the blueprint, else as stored before.
+
+    A blueprint parsed from text (an export, stored metadata) has no directory;
+    its files keep the text the previous version stored.
+    """
+    stored = dict(meta.automation_files) if meta is not None else {}
+    source = Path(blueprint.source) if blueprint.source else None
+    base = source if source is not None and source.is_dir() else (source.parent if source else None)
+    files: list[tuple[str, str]] = []
+    for entry in blueprint.automations:
+        path = base / entry if base is not None else None
+        if path is not None and path.is_file():
+            files.append((entry, path.read_text(encoding="utf-8")))
+        elif entry in stored:
+            files.append((entry, stored[entry]))
+    return tuple(files)
+
+
+def _automation_lines(before: tuple[tuple[str, str], ...], after: tuple[tuple[str, str], ...],
+                      found: Findings) -> None:
+    old, new = dict(before), dict(after)
+    found.lines += [f"+ automation {p}: add" for p in new if p not in old]
+    found.lines += [f"~ automation {p}: change" for p in new if p in old and old[p] != new[p]]
+    found.lines += [f"- automation {p}: remove" for p in old if p not in new]
 
 
 def _touched(change: FieldChange) -> str | None:
@@ -168,10 +195,13 @@ def build_plan(conn: Connection, meta: WorkspaceMeta | None, blueprint: Blueprin
     _dependant_checks(meta, blueprint, d, found)
     _name_clashes(meta, d, found)
     _section_lines(meta.blueprint if meta else None, blueprint, found)
+    files = automation_files(blueprint, meta)
+    _automation_lines(meta.automation_files if meta else (), files, found)
     if not found.lines and meta is not None and meta.blueprint != blueprint:
         found.lines.append("~ definitions: update labels and options that need no table change")
     users = plan_users(conn, workspace, blueprint.users)
     found.lines += users.lines
     found.lines += [f"! {p.message}" for p in found.problems]
     return Plan(workspace=workspace, lines=found.lines, refusals=found.problems, blueprint=blueprint,
-                meta=meta, diff=d, stages=stages, users=users, converted=found.converted)
+                meta=meta, diff=d, stages=stages, users=users, converted=found.converted,
+                automation_files=files)

@@ -68,7 +68,8 @@ def purge_workspace(engine: Engine, workspace: str, *, older_than_days: int = DE
             if dropped:
                 save_workspace_meta(conn, WorkspaceMeta(
                     workspace=workspace, version=meta.version + 1, blueprint=meta.blueprint,
-                    dialect=meta.dialect, pipeline_tables=meta.pipeline_tables), at=clock.now(), actor=actor)
+                    dialect=meta.dialect, pipeline_tables=meta.pipeline_tables,
+                    automation_files=meta.automation_files), at=clock.now(), actor=actor)
                 verify_foreign_keys(conn, names)
     finally:
         forget_tables(workspace)

@@ -32,6 +32,7 @@ class WorkspaceMeta:
     archived_fields: tuple[tuple[str, FieldDef], ...] = ()
     archived_entities: tuple[EntityDef, ...] = ()
     pipeline_tables: frozenset[str] = frozenset()
+    automation_files: tuple[tuple[str, str], ...] = ()
     _tables: list[WorkspaceTables] = field(default_factory=list, compare=False, repr=False)
 
     @property
@@ -59,10 +60,14 @@ def stored_blueprint(document: dict[str, Any]) -> Blueprint:
     return parse_blueprint(json.dumps(document), file="<stored metadata>")
 
 
-def state_document(archived_fields: tuple[tuple[str, FieldDef], ...],
-                   archived_entities: tuple[EntityDef, ...],
-                   pipeline_tables: frozenset[str]) -> dict[str, Any]:
-    """The ``state`` JSON of a version: what exists physically beyond the active blueprint."""
+def state_document(meta: WorkspaceMeta) -> dict[str, Any]:
+    """The ``state`` JSON of a version: what exists beyond the active blueprint's definitions.
+
+    That is archived fields and entities (their columns and tables are still
+    there), which tables carry pipeline columns, and the text of the ``.craft``
+    files the blueprint lists, so an export can write them back out.
+    """
+    archived_fields, archived_entities = meta.archived_fields, meta.archived_entities
     fields: dict[str, dict[str, Any]] = {}
     for entity, fld in archived_fields:
         fields.setdefault(entity, {})[fld.name] = field_to_dict(fld)
@@ -70,7 +75,8 @@ def state_document(archived_fields: tuple[tuple[str, FieldDef], ...],
         "archived_fields": fields,
         "archived_entities": {e.name: {"fields": {f.name: field_to_dict(f) for f in e.fields}}
                               for e in archived_entities},
-        "pipeline_tables": sorted(pipeline_tables),
+        "pipeline_tables": sorted(meta.pipeline_tables),
+        "automation_files": dict(meta.automation_files),
     }
 
 
@@ -107,7 +113,8 @@ def find_workspace_meta(conn: Connection, workspace: str) -> WorkspaceMeta | Non
     fields, entities = _archived_from_state(row.state)
     meta = WorkspaceMeta(workspace=workspace, version=version, blueprint=stored_blueprint(row.blueprint),
                          dialect=conn.dialect.name, archived_fields=fields, archived_entities=entities,
-                         pipeline_tables=frozenset(row.state.get("pipeline_tables", ())))
+                         pipeline_tables=frozenset(row.state.get("pipeline_tables", ())),
+                         automation_files=tuple(row.state.get("automation_files", {}).items()))
     if len(_META_CACHE) >= _META_CACHE_LIMIT:
         _META_CACHE.clear()
     _META_CACHE[key] = meta
@@ -146,5 +153,5 @@ def save_workspace_meta(conn: Connection, meta: WorkspaceMeta, *, at: datetime,
         conn.execute(sa.update(ws).where(ws.c.name == meta.workspace).values(metadata_version=meta.version))
     conn.execute(sa.insert(system_tables.metadata_versions).values(
         workspace=meta.workspace, version=meta.version, blueprint=blueprint_to_dict(meta.blueprint),
-        state=state_document(meta.archived_fields, meta.archived_entities, meta.pipeline_tables),
+        state=state_document(meta),
         applied_at=at, applied_by=actor))

@@ -50,9 +50,26 @@ def test_defaults_equal_to_the_format_defaults_are_left_out() -> None:
 def test_applying_an_export_plans_nothing(engine: Engine, workspace: str, tmp_path: Path) -> None:
     apply_blueprint(engine, load_blueprint(SPEC_EXAMPLE), workspace)
     path = write_export(engine, workspace, tmp_path / "out")
-    exported = parse_blueprint(path.read_text(encoding="utf-8"))
+    exported = load_blueprint(path.parent)
     assert exported.workspace == workspace
     assert plan_blueprint(engine, exported, workspace).is_empty
+
+
+def test_an_export_carries_the_craft_files_of_the_blueprint(engine: Engine, workspace: str,
+                                                             tmp_path: Path) -> None:
+    apply_blueprint(engine, load_blueprint(SPEC_EXAMPLE), workspace)
+    out = write_export(engine, workspace, tmp_path / "out").parent
+    craft = "automations/deals.craft"
+    assert (out / craft).read_text(encoding="utf-8") == (SPEC_EXAMPLE / craft).read_text(encoding="utf-8")
+
+
+def test_a_changed_craft_file_is_a_plan_line(engine: Engine, workspace: str, tmp_path: Path) -> None:
+    apply_blueprint(engine, load_blueprint(SPEC_EXAMPLE), workspace)
+    out = write_export(engine, workspace, tmp_path / "out").parent
+    with (out / "automations" / "deals.craft").open("a", encoding="utf-8") as craft:
+        craft.write("\n# a comment\n")
+    lines = plan_blueprint(engine, load_blueprint(out), workspace).lines
+    assert lines == ["~ automation automations/deals.craft: change"]
 
 
 def test_exporting_an_unknown_workspace_is_not_found(engine: Engine) -> None:

@@ -58,6 +58,6 @@ def test_export_then_apply_is_a_no_op_and_purge_lists_dropped_columns(runner: Cl
     exported = runner.invoke(app, ["export", "--workspace", "acme", "-o", str(tmp_path / "out")])
     assert exported.exit_code == 0, exported.output
     replan = runner.invoke(app, ["apply", str(tmp_path / "out"), "--plan"])
-    assert "no change line(s)" in replan.output
+    assert "workspace acme: no changes" in replan.output
     purged = runner.invoke(app, ["purge", "--workspace", "acme"])
     assert "dropped archived field Deal.legacy (column and data)" in purged.output
