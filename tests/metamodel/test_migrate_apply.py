@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy.engine import Engine
 from metamodel.blueprint import parse_blueprint
 from metamodel.definitions import Blueprint
 from metamodel.errors import MigrationRefused
-from metamodel.migrate import apply_blueprint, plan_blueprint
+from metamodel.migrate import apply_blueprint, apply_blueprint_path, plan_blueprint
 from metamodel.storage import system_tables
 from metamodel.storage.catalog import load_workspace_meta
 from metamodel.storage.naming import workspace_names
@@ -186,3 +187,47 @@ def test_renaming_onto_an_archived_field_is_refused(engine: Engine, workspace: s
     with pytest.raises(MigrationRefused) as refused:
         apply_blueprint(engine, blueprint(clash), workspace)
     assert refused.value.code == "MM.E309"
+
+
+def test_re_adding_an_archived_entity_restores_its_table_and_data(engine: Engine, workspace: str) -> None:
+    with_car = V1.replace("entities:\n", "entities:\n  Car:\n    fields:\n      plate: {type: string}\n")
+    apply_blueprint(engine, blueprint(with_car), workspace)
+    insert(engine, workspace, "Car", plate="A123")
+    apply_blueprint(engine, blueprint(V1), workspace)
+    assert "+ Car: restore archived entity (data kept)" in plan_blueprint(
+        engine, blueprint(with_car), workspace).lines
+    apply_blueprint(engine, blueprint(with_car), workspace)
+    assert [r["plate"] for r in rows(engine, workspace, "Car")] == ["A123"]
+    assert load_workspace_meta(engine, workspace).archived_entities == ()
+
+
+def test_tables_after_an_apply_are_built_for_the_new_version(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint(V1), workspace)
+    before = load_workspace_meta(engine, workspace).tables.entity("Deal")
+    apply_blueprint(engine, blueprint(V1.replace("      legacy:", "      note: {type: text}\n      legacy:")),
+                    workspace)
+    after = load_workspace_meta(engine, workspace).tables.entity("Deal")
+    assert "note" not in before.c and "note" in after.c
+    insert(engine, workspace, "Deal", title="A", note="fresh table")
+    assert rows(engine, workspace, "Deal")[0]["note"] == "fresh table"
+
+
+def test_plan_changes_nothing(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint(V1), workspace)
+    changed = V1.replace("amount: {type: decimal}", "total: {type: decimal, renamed_from: amount}")
+    assert not plan_blueprint(engine, blueprint(changed), workspace).is_empty
+    assert "amount" in columns(engine, workspace, "Deal")
+    assert versions(engine, workspace) == 1
+
+
+def test_a_refusal_in_one_workspace_stops_the_roll_out_to_all(engine: Engine, workspace: str,
+                                                              tmp_path: Path) -> None:
+    other = workspace + "b"
+    apply_blueprint(engine, blueprint(V1), workspace)
+    apply_blueprint(engine, blueprint(V1), other)
+    insert(engine, workspace, "Deal", title="A", legacy="not a number")
+    path = tmp_path / "blueprint.yaml"
+    path.write_text(textwrap.dedent(V1).replace("legacy: {type: string}", "legacy: {type: integer}"))
+    with pytest.raises(MigrationRefused):
+        apply_blueprint_path(engine, path, [other, workspace])
+    assert versions(engine, other) == 1
