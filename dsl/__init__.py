@@ -4,15 +4,25 @@ Knows nothing of storage: programs are checked against a schema protocol that ``
 Other packages import only the names below; lark never leaves :mod:`dsl.parser`.
 """
 
+from dsl.checker import check, check_program
 from dsl.errors import CODES, CraftError, CraftErrors
 from dsl.format import format_expression, format_program
 from dsl.parser import parse, parse_expression
+from dsl.schema import FieldInfo, FormInfo, SchemaProtocol, StaticSchema
 
 __all__ = [
     # errors
     "CODES",
     "CraftError",
     "CraftErrors",
+    # schema protocol
+    "FieldInfo",
+    "FormInfo",
+    "SchemaProtocol",
+    "StaticSchema",
+    # checking
+    "check",
+    "check_program",
     # formatting
     "format_expression",
     "format_program",

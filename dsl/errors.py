@@ -52,6 +52,7 @@ CODES: dict[str, str] = {
     "E_PROCESS_STEP_OUTSIDE_PROCESS": "`task` and `approval` steps only exist inside a `process`.",
     "E_DUPLICATE_NAME": "Two automations, two processes or two `as` bindings share a name.",
     "E_MIXED_ENTITIES": "A `changed` trigger lists fields of different entities.",
+    "E_BAD_METHOD": "A webhook's method must be GET, POST, PUT, PATCH or DELETE.",
     "E_BAD_TIMEZONE": "The time zone is not an IANA name such as \"Europe/Berlin\".",
 }
 

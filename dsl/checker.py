@@ -1,0 +1,148 @@
+"""Checking a parsed program against the workspace schema, reporting every problem with a suggestion.
+
+Why a checker separate from the parser: the grammar knows nothing of a workspace, and the same
+program may be valid in one blueprint and wrong in the next.  Like Django's system checks, each
+small ``_check_*`` function appends coded :class:`CraftError` values; nothing stops at the first one.
+
+Decisions the spec leaves open, made here:
+
+* a wait (``wait …``, ``task``, ``approval``) is refused in ``deleted`` automations (there is no record
+  left to wait on) and in ``every …`` automations (a run per record per occurrence must end before the
+  next occurrence starts);
+* ``form NAME submitted`` automations have the record the form creates as their subject;
+  ``webhook NAME received`` automations have none, so only bindings and ``payload.x`` are readable.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Collection
+
+from dsl import ast as a
+from dsl._check_expr import Scope, check_condition, entity_named, field_of, suggest
+from dsl._check_steps import check_body, check_stage
+from dsl.errors import CraftError, CraftErrors
+from dsl.schema import SchemaProtocol
+
+
+def check_program(program: a.Program, schema: SchemaProtocol, *,
+                  processes: Collection[str] | None = None) -> list[CraftError]:
+    """Every problem of ``program`` in source order.  ``processes``: all process names of the blueprint
+    (to check ``start process``); by default the processes of this program."""
+    errors: list[CraftError] = []
+    known = set(processes) if processes is not None else {p.name.value for p in program.processes}
+    _check_duplicates(program, errors)
+    for item in program.items:
+        if isinstance(item, a.Automation):
+            _check_automation(item, schema, errors, known)
+        else:
+            _check_process(item, schema, errors, known)
+    return sorted(errors, key=lambda e: (e.span.line, e.span.col))
+
+
+def check(program: a.Program, schema: SchemaProtocol, *, processes: Collection[str] | None = None) -> None:
+    """Raise :class:`CraftErrors` when :func:`check_program` finds anything."""
+    errors = check_program(program, schema, processes=processes)
+    if errors:
+        raise CraftErrors(errors)
+
+
+def _check_duplicates(program: a.Program, errors: list[CraftError]) -> None:
+    seen: dict[tuple[str, str], a.Span] = {}
+    for item in program.items:
+        kind = "automation" if isinstance(item, a.Automation) else "process"
+        key = (kind, item.name.value)
+        if key in seen:
+            errors.append(CraftError("E_DUPLICATE_NAME", f'a second {kind} named "{item.name.value}"',
+                                     item.name.span, f"the first is on line {seen[key].line}"))
+        else:
+            seen[key] = item.name.span
+
+
+def _check_automation(item: a.Automation, schema: SchemaProtocol, errors: list[CraftError],
+                      processes: set[str]) -> None:
+    scope = Scope(schema, errors, None, item.trigger)
+    _check_trigger(scope, item.trigger)
+    if item.condition is not None:
+        check_condition(scope, item.condition)
+    check_body(scope, item.body, processes)
+
+
+def _check_process(item: a.Process, schema: SchemaProtocol, errors: list[CraftError],
+                   processes: set[str]) -> None:
+    scope = Scope(schema, errors, None, None, in_process=True)
+    scope.subject = entity_named(scope, item.entity)
+    scope.subject_known = scope.subject is not None
+    check_body(scope, item.body, processes)
+
+
+def _set_subject(scope: Scope, name: a.Ident) -> None:
+    scope.subject = entity_named(scope, name)
+    scope.subject_known = scope.subject is not None
+
+
+def _check_trigger(scope: Scope, trigger: a.Trigger) -> None:
+    match trigger:
+        case a.RecordTrigger(entity) | a.ManualTrigger(entity):
+            _set_subject(scope, entity)
+        case a.ChangedTrigger(fields):
+            _check_changed(scope, fields)
+        case a.StageTrigger(entity, _, stage, pipeline) | a.StayTrigger(entity, stage, pipeline):
+            _set_subject(scope, entity)
+            if scope.subject is not None:
+                check_stage(scope, scope.subject, stage, pipeline, trigger=True)
+        case a.DateTrigger(_, _, ref):
+            _set_subject(scope, ref.entity)
+            _check_date_field(scope, ref)
+        case a.ScheduleTrigger():
+            _set_subject(scope, trigger.entity)
+            _check_timezone(scope, trigger.timezone)
+        case a.FormTrigger(form):
+            _check_form(scope, form)
+        case a.WebhookTrigger():
+            scope.subject = None
+
+
+def _check_changed(scope: Scope, fields: tuple[a.FieldRef, ...]) -> None:
+    _set_subject(scope, fields[0].entity)
+    for ref in fields:
+        if ref.entity.name != fields[0].entity.name:
+            scope.error("E_MIXED_ENTITIES", f'"{ref.entity.name}.{ref.field.name}" is not a field of '
+                        f"{fields[0].entity.name}", ref.span, "one automation watches one entity")
+        elif scope.subject is not None:
+            field_of(scope, scope.subject, ref.field)
+
+
+def _check_date_field(scope: Scope, ref: a.FieldRef) -> None:
+    if scope.subject is None:
+        return
+    info = field_of(scope, scope.subject, ref.field)
+    dates = ("date", "datetime")
+    if info is not None and info.type not in dates and info.returns not in dates:
+        scope.error("E_NOT_A_DATE", f'{scope.subject}.{ref.field.name} is a {info.type} field, not a date',
+                    ref.field.span)
+
+
+def _check_timezone(scope: Scope, timezone: a.StringLit | None) -> None:
+    if timezone is None:
+        return
+    try:
+        zoneinfo.ZoneInfo(timezone.value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        scope.error("E_BAD_TIMEZONE", f'"{timezone.value}" is not a time zone', timezone.span,
+                    suggest(timezone.value, zoneinfo.available_timezones()) or 'such as "Europe/Berlin"')
+
+
+def _check_form(scope: Scope, form: a.Ident) -> None:
+    forms = scope.schema.forms()
+    info = forms.get(form.name)
+    if info is None:
+        scope.error("E_UNKNOWN_FORM", f'there is no form "{form.name}"', form.span, suggest(form.name, forms))
+        scope.subject, scope.subject_known = None, False
+        return
+    entities = scope.schema.entities()
+    scope.subject = info.creates if info.creates in entities else None
+    scope.subject_known = scope.subject is not None
+
+
+__all__ = ["check", "check_program"]

@@ -1,0 +1,182 @@
+"""The checker: spec examples check clean; each kind of mistake gets its code, place and suggestion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dsl.checker import check, check_program
+from dsl.errors import CODES, CraftError, CraftErrors
+from dsl.parser import parse
+from dsl.schema import StaticSchema
+
+GOLDEN = sorted((Path(__file__).parent / "golden").glob("*.craft"))
+
+
+def _errors(schema: StaticSchema, text: str) -> list[CraftError]:
+    return check_program(parse(text, "deals.craft"), schema)
+
+
+def _codes(schema: StaticSchema, text: str) -> list[str]:
+    return [e.code for e in _errors(schema, text)]
+
+
+def _steps(schema: StaticSchema, body: str, trigger: str = "Deal updated") -> list[str]:
+    return _codes(schema, f'automation "a" when {trigger} do\n{body}\nend')
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=lambda p: p.name)
+def test_every_spec_example_checks_clean(schema: StaticSchema, path: Path) -> None:
+    assert check_program(parse(path.read_text(encoding="utf-8"), path.name), schema) == []
+
+
+def test_unknown_field_names_place_and_suggestion(schema: StaticSchema) -> None:
+    text = 'automation "a"\nwhen Deal updated\ndo\n  set ammount = 1\nend'
+
+    assert [str(e) for e in _errors(schema, text)] == [
+        'deals.craft:4:7 E_UNKNOWN_FIELD Deal has no field "ammount" — did you mean "amount"?']
+
+
+def test_check_raises_all_problems_together(schema: StaticSchema) -> None:
+    text = 'automation "a" when Deal updated do\n  set ammount = 1\n  notify group "sails" "x"\nend'
+
+    with pytest.raises(CraftErrors) as caught:
+        check(parse(text), schema)
+
+    assert caught.value.codes == ["E_UNKNOWN_FIELD", "E_UNKNOWN_GROUP"]
+
+
+@pytest.mark.parametrize("trigger, code", [
+    ("Dael created", "E_UNKNOWN_ENTITY"),
+    ("Deal.ammount changed", "E_UNKNOWN_FIELD"),
+    ("Deal.amount, Lead.score changed", "E_MIXED_ENTITIES"),
+    ("Deal entered stage wonn", "E_UNKNOWN_STAGE"),
+    ("Deal entered stage won in pipeline sale", "E_UNKNOWN_PIPELINE"),
+    ("Ticket entered stage open", "E_AMBIGUOUS_PIPELINE"),
+    ("Contract entered stage new", "E_UNKNOWN_STAGE"),
+    ("3 days before Deal.title", "E_NOT_A_DATE"),
+    ('every monday at 09:00 in "Europe/Berlinn" for Deal', "E_BAD_TIMEZONE"),
+    ("form websit submitted", "E_UNKNOWN_FORM"),
+])
+def test_trigger_mistakes(schema: StaticSchema, trigger: str, code: str) -> None:
+    assert _steps(schema, "  stop", trigger) == [code]
+
+
+@pytest.mark.parametrize("trigger", [
+    "Ticket entered stage open in pipeline repairs", "Deal left stage won",
+    "Lead stays in stage new for 1 hour", "1 day after Deal.closes_on", "manual for Deal",
+    "webhook shop received"])
+def test_good_triggers_check_clean(schema: StaticSchema, trigger: str) -> None:
+    assert _steps(schema, "  stop", trigger) == []
+
+
+def test_did_you_mean_for_an_entity(schema: StaticSchema) -> None:
+    error = _errors(schema, 'automation "a" when Dael created do stop end')[0]
+
+    assert error.hint == 'did you mean "Deal"?'
+
+
+@pytest.mark.parametrize("body, code", [
+    ("  set contact.nmae = 1", "E_UNKNOWN_FIELD"),
+    ("  set title.x = 1", "E_NOT_A_REFERENCE"),
+    ("  move to stage wonn", "E_UNKNOWN_STAGE"),
+    ('  notify group "sails" "x"', "E_UNKNOWN_GROUP"),
+    ('  notify title "x"', "E_NOT_A_USER"),
+    ('  assign title round robin from group "sales"', "E_NOT_A_USER"),
+    ("  set amount = lowercase(title)", "E_UNKNOWN_FUNCTION"),
+    ('  start process "Delivry"', "E_UNKNOWN_PROCESS"),
+    ('  create Dael with title = "x"', "E_UNKNOWN_ENTITY"),
+    ('  create Lead with nmae = "x"', "E_UNKNOWN_FIELD"),
+    ('  notify owner "Hi {contact.nmae}"', "E_UNKNOWN_FIELD"),
+    ('  call webhook "u" method FETCH', "E_BAD_METHOD"),
+    ('  create Lead as x\n  create Lead as x', "E_DUPLICATE_NAME"),
+    ('  create Lead as lead\n  set lead.nmae = "x"', "E_UNKNOWN_FIELD"),
+    ('  task "t" for owner due in 1 day', "E_PROCESS_STEP_OUTSIDE_PROCESS"),
+    ('  add tag "x"\n  update contact with nmae = "y"', "E_UNKNOWN_FIELD"),
+    ("  update title with name = 1", "E_NOT_A_REFERENCE"),
+])
+def test_step_mistakes(schema: StaticSchema, body: str, code: str) -> None:
+    assert _steps(schema, body) == [code]
+
+
+def test_bindings_reach_the_fields_of_the_created_record(schema: StaticSchema) -> None:
+    body = '  create Lead with name = title as lead\n  assign lead.owner round robin from group "sales"\n' \
+           '  notify lead.owner "New lead {lead.name}"\n  update contact with name = "x"'
+
+    assert _steps(schema, body) == []
+
+
+@pytest.mark.parametrize("condition, code", [
+    ("amount > \"big\"", "E_TYPE_MISMATCH"),
+    ("amount", "E_TYPE_MISMATCH"),
+    ("paid and title", "E_TYPE_MISMATCH"),
+    ("title - 1 > 0", "E_TYPE_MISMATCH"),
+    ("stage == negotiatoin", "E_UNKNOWN_STAGE"),
+    ("stage in [won, lots]", "E_UNKNOWN_STAGE"),
+    ("len(title, 2) > 1", "E_TYPE_MISMATCH"),
+])
+def test_condition_mistakes(schema: StaticSchema, condition: str, code: str) -> None:
+    assert _codes(schema, f'automation "a" when Deal updated where {condition} do stop end') == [code]
+
+
+@pytest.mark.parametrize("condition", [
+    "now - created_at > 2 days", "closes_on + 3 days < today", "tags contains \"vip\"",
+    "stage in [won, lost] or title is empty", "coalesce(amount, 0) * 2 >= 10 and not paid",
+    "contact.company.name == \"ACME\"", "amount != null", "days_between(closes_on, today) > 3",
+    "changed(amount) and old.amount < amount",
+])
+def test_good_conditions_check_clean(schema: StaticSchema, condition: str) -> None:
+    assert _codes(schema, f'automation "a" when Deal updated where {condition} do stop end') == []
+
+
+@pytest.mark.parametrize("trigger", ["Deal created", "Deal entered stage won", "manual for Deal"])
+def test_old_is_refused_outside_update_triggers(schema: StaticSchema, trigger: str) -> None:
+    assert _steps(schema, "  if old.amount > 1 then stop end", trigger) == ["E_OLD_OUTSIDE_UPDATE"]
+
+
+def test_changed_function_is_refused_outside_update_triggers(schema: StaticSchema) -> None:
+    assert _steps(schema, "  if changed(amount) then stop end", "Deal created") == ["E_OLD_OUTSIDE_UPDATE"]
+
+
+def test_form_and_payload_belong_to_their_triggers(schema: StaticSchema) -> None:
+    assert _steps(schema, '  set title = form.x\n  set title = payload.y') == ["E_NO_FORM_HERE",
+                                                                               "E_NO_PAYLOAD_HERE"]
+
+
+def test_form_fields_are_checked_with_suggestions(schema: StaticSchema) -> None:
+    errors = _errors(schema, 'automation "a" when form website submitted do\n'
+                             '  create Lead with name = form.ful_name\nend')
+
+    assert [(e.code, e.hint) for e in errors] == [("E_UNKNOWN_FIELD", 'did you mean "full_name"?')]
+
+
+def test_a_webhook_automation_has_no_subject(schema: StaticSchema) -> None:
+    assert _steps(schema, "  set title = payload.title", "webhook shop received") == ["E_UNKNOWN_NAME"]
+
+
+@pytest.mark.parametrize("trigger", ["every day at 08:00 for Deal", "Deal deleted"])
+@pytest.mark.parametrize("wait", ["wait 1 day", "wait until paid", "wait 1 hour until paid"])
+def test_waits_are_refused_where_a_run_cannot_wait(schema: StaticSchema, trigger: str, wait: str) -> None:
+    assert _steps(schema, f"  {wait}", trigger) == ["E_WAIT_NOT_ALLOWED"]
+
+
+def test_duplicate_automation_names(schema: StaticSchema) -> None:
+    text = 'automation "a" when Deal created do stop end\nautomation "a" when Deal updated do stop end'
+
+    errors = _errors(schema, text)
+    assert [(e.code, e.span.line, e.hint) for e in errors] == [
+        ("E_DUPLICATE_NAME", 2, "the first is on line 1")]
+
+
+def test_a_process_checks_against_its_entity(schema: StaticSchema) -> None:
+    text = 'process "P" for Deal\n  approval "ok" by owner options yes, no as choice\n' \
+           '  if choice == "yes" then move to stage wonn end\nend'
+
+    assert _codes(schema, text) == ["E_UNKNOWN_STAGE"]
+
+
+def test_every_checker_code_is_documented(schema: StaticSchema) -> None:
+    text = 'automation "a" when Dael created do\n  set x = 1\nend'
+
+    assert all(code in CODES for code in _codes(schema, text))
