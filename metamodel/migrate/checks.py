@@ -121,7 +121,11 @@ class FieldChecker:
         assert fc.old is not None and fc.new is not None and self.table_entity is not None
         label, old_t, new_t = f"{fc.entity}.{fc.name}", fc.old.type.value, fc.new.type.value
         values = _values(self.conn, self.names, self.table_entity, fc.old)
-        convert = converter(fc.old.type, fc.new.type)
+        links = {FieldType.REFERENCE, FieldType.USER} & {fc.old.type, fc.new.type}
+        convert = None if links else converter(fc.old.type, fc.new.type)
+        if links and not values:
+            self.found.refuse(codes.TARGET_CHANGE, f"{label}: a link field cannot change type "
+                              f"({old_t} → {new_t})", _place(fc), "add a new field and archive this one")
         good: list[tuple[int, Any]] = []
         bad: list[Any] = []
         for record_id, value in values:

@@ -164,7 +164,12 @@ def _drop_constraint(conn: Connection, names: WorkspaceNames, table: str, name: 
     conn.exec_driver_sql(f"ALTER TABLE {qualified(conn, names, table)} DROP CONSTRAINT {_q(conn, name)}")
 
 
+REBUILT = "stagecraft.rebuilt_tables"  # key in Connection.info: tables rebuilt by this transaction
+
+
 def _batch(conn: Connection, table: str) -> AbstractContextManager[BatchOperations]:
+    """A SQLite table rebuild (copy, drop, rename), noted so the apply checks foreign keys after."""
+    conn.info.setdefault(REBUILT, set()).add(table)
     operations = Operations(MigrationContext.configure(connection=conn))
     return operations.batch_alter_table(table, recreate="always")
 

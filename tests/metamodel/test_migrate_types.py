@@ -211,3 +211,36 @@ def test_a_change_without_table_work_still_makes_a_new_version(engine: Engine, w
     assert apply_blueprint(engine, blueprint("type: enum, options: [hot, cold]"), workspace).version == 2
     assert apply_blueprint(engine, blueprint("type: enum, options: [hot, cold], label: Score"),
                            workspace).version == 3
+
+
+def test_a_field_can_be_renamed_and_retyped_in_one_apply(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    insert(engine, workspace, "Deal", {"score": "3"})
+    renamed = "points: {type: integer, renamed_from: score}"
+    text = textwrap.dedent(BASE).replace("score: {type: FIELD}", renamed)
+    apply_blueprint(engine, parse_blueprint(text), workspace)
+    assert column(engine, workspace, "Deal", "points") == [3]
+
+
+def test_a_reference_cannot_change_type(engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    text = textwrap.dedent(BASE).replace("{type: FIELD}", "{type: string}")
+    text = text.replace("company: {type: reference, to: Company}", "company: {type: integer}")
+    assert refusal(engine, workspace, parse_blueprint(text)).code == "MM.E312"
+
+
+def test_a_rebuild_that_leaves_a_dangling_link_fails_the_apply(engine: Engine, workspace: str) -> None:
+    """SQLite only: after a rebuild, PRAGMA foreign_key_check must find no row pointing at nothing."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite rebuilds tables")
+    child = "\n  Memo:\n    fields:\n      deal: {type: reference, to: Deal}\n"
+    apply_blueprint(engine, blueprint("type: string", child), workspace)
+    memo = load_workspace_meta(engine, workspace).tables.entity("Memo")
+    with engine.connect() as conn:
+        conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
+        with conn.begin():
+            conn.execute(sa.insert(memo).values(created_at=NOW, updated_at=NOW, deal=999))
+        conn.connection.driver_connection.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
+    refused = refusal(engine, workspace, blueprint("type: integer", child))
+    assert refused.code == "MM.E310"
+    assert load_workspace_meta(engine, workspace).version == 1
