@@ -15,7 +15,7 @@ on both databases.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,21 +37,30 @@ MAX_PAGE = 1000
 OrderBy = Sequence[tuple[str, str]]
 
 
-class SqliteUtc(sa.types.TypeDecorator[datetime]):
+class SqliteUtc(sa.types.UserDefinedType[datetime]):
     """Reads SQLite's offset-less datetime text (stored as UTC wall time) as aware UTC datetimes.
 
-    One ``fromisoformat`` per value replaces SQLAlchemy's own parsing plus a
-    ``replace(tzinfo=...)``, so aware values cost less than naive ones did.
+    One C-level ``fromisoformat`` per value replaces SQLAlchemy's regex parsing
+    plus a ``replace(tzinfo=...)``: aware values cost less than naive ones did.
+    Used only in the select list of reads; filters compare the real columns.
     """
 
-    impl = sa.String
     cache_ok = True
 
-    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        parsed = datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    def get_col_spec(self, **_kw: Any) -> str:
+        return "DATETIME"
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Callable[[Any], datetime | None]:
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            try:
+                return datetime.fromisoformat(value + "+00:00")
+            except (TypeError, ValueError):  # already carries an offset, or not text
+                parsed = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+                return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+        return process
 
 
 @dataclass(frozen=True)
