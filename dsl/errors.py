@@ -89,3 +89,9 @@ class CraftErrors(Exception):
     def codes(self) -> list[str]:
         """The codes in source order: what tests compare."""
         return [e.code for e in self.errors]
+
+
+def codes_table() -> str:
+    """The error codes as a Markdown table, for the README's language reference."""
+    rows = [f"| `{code}` | {text} |" for code, text in CODES.items()]
+    return "\n".join(["| code | meaning |", "| --- | --- |", *rows])

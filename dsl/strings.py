@@ -10,6 +10,7 @@ inserted as plain text and never parsed again, so braces inside data stay data.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from dsl.ast import Clock, Ident, Path, Scope, Span, StringLit, Template, Text
 from dsl.errors import CraftError
@@ -109,3 +110,21 @@ def _placeholder(raw: str, i: int, close: int, span: Span, errors: list[CraftErr
         start = i + 1 + match.start(1) + seg.start()
         segments.append(Ident(seg.group(), _at(span, start, len(seg.group()))))
     return make_path(segments, _at(span, i, close - i + 1))
+
+
+def render(text: Text, read: Callable[[Path | Clock], object]) -> str:
+    """Fill a template's placeholders with ``read(path)``; ``null`` renders as nothing.
+
+    The values are pasted in as plain text and the result is never parsed again: a record value such
+    as ``"{{ config }}"`` or ``"{owner.email}"`` appears verbatim, it is not a template.
+    """
+    if isinstance(text, StringLit):
+        return text.value
+    out = []
+    for part in text.parts:
+        if isinstance(part, str):
+            out.append(part)
+        else:
+            value = read(part)
+            out.append("" if value is None else str(value))
+    return "".join(out)

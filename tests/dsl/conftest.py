@@ -26,6 +26,11 @@ def _f(name: str, kind: str, target: str | None = None) -> FieldInfo:
 
 @pytest.fixture
 def schema() -> StaticSchema:
+    return make_schema()
+
+
+def make_schema() -> StaticSchema:
+    """The fake workspace: the entities, pipelines, groups and form the spec's examples use."""
     return StaticSchema(
         entity_fields={
             "Order": _fields(True, title=_f("title", "string"), amount=_f("amount", "money"),

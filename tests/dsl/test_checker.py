@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dsl.checker import check, check_program
 from dsl.errors import CODES, CraftError, CraftErrors
@@ -180,3 +184,47 @@ def test_every_checker_code_is_documented(schema: StaticSchema) -> None:
     text = 'automation "a" when Dael created do\n  set x = 1\nend'
 
     assert all(code in CODES for code in _codes(schema, text))
+
+
+_NAMES = ["amount", "ammount", "stage", "owner", "lead", "contact", "title", "x", "paid", "won", "Deal",
+          "Task"]
+_TRIGGERS = ["Deal created", "Deal updated", "Deal deleted", "Lead.score changed", "Deal entered stage won",
+             "Ticket left stage open", "every day at 08:00 for Deal", "form website submitted",
+             "webhook shop received", "manual for Nope", "3 days before Deal.@"]
+_STEPS = ["set @ = @", "set @.@ = old.@ + 1", "move to stage @", "create @ with @ = @ as @",
+          "update @ with @ = form.@", 'notify @ "{@}"', 'assign @ round robin from group "@"',
+          "wait until @ == @", "if @ in [@, @] then stop else set @ = payload.@ end",
+          'task "t" for @ due in 1 day as @', 'approval "a" by @ options a as @',
+          'start process "@"', 'send email to @ subject "{@.@}" body "b"', "set @ = @(@, 1 day) - now"]
+
+
+@st.composite
+def _programs(draw: st.DrawFn) -> str:
+    def fill(template: str) -> str:
+        return re.sub("@", lambda _: draw(st.sampled_from(_NAMES)), template)
+
+    steps = "\n".join(fill(draw(st.sampled_from(_STEPS))) for _ in range(draw(st.integers(0, 5))))
+    if draw(st.booleans()):
+        return f'process "p" for {fill("@")}\n{steps}\nend'
+    return f'automation "a" when {fill(draw(st.sampled_from(_TRIGGERS)))} do\n{steps}\nend'
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_programs())
+def test_checking_any_program_returns_coded_errors_and_never_raises(schema: StaticSchema, text: str) -> None:
+    try:
+        program = parse(text)
+    except CraftErrors:
+        return
+    assert all(error.code in CODES for error in check_program(program, schema))
+
+
+def test_parse_and_check_of_a_2000_line_file_takes_under_a_second(schema: StaticSchema) -> None:
+    spec = (Path(__file__).parent / "golden" / "spec_automations.craft").read_text()
+    copies = [spec.replace('automation "', f'automation "{i} ') for i in range(30)]
+    text = "\n".join(copies)
+    assert text.count("\n") >= 2000
+
+    started = time.perf_counter()
+    errors = check_program(parse(text), schema)
+    assert errors == [] and time.perf_counter() - started < 1.0

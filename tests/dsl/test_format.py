@@ -138,3 +138,38 @@ def _compound(children: st.SearchStrategy[a.Expr]) -> st.SearchStrategy[a.Expr]:
 @given(st.recursive(_LEAVES, _compound, max_leaves=12))
 def test_any_expression_tree_survives_printing_and_parsing(tree: a.Expr) -> None:
     assert parse_expression(format_expression(tree)) == tree
+
+
+_STEP_SNIPPETS = [
+    "set amount = 1, title = \"x {title}\"", "move to stage won", "create Lead with name = title as lead",
+    "create task \"Call {name}\" for owner due in 2 hours", "update contact with name = \"n\"",
+    "add tag \"vip\"", "notify group \"heads\" \"hi\"", "send sms to contact.phone text \"t\"",
+    "call webhook \"https://x\" with {a: 1}", "wait 3 days until paid", "wait until paid for at most 1 week",
+    "assign owner least busy from group \"sales\"", "start process \"P\"", "stop",
+]
+_SPACE = st.sampled_from([" ", "\n", "  ", "\n\n", " # note\n", "\n# own line\n"])
+
+
+@st.composite
+def _bodies(draw: st.DrawFn, depth: int = 0) -> str:
+    parts = []
+    for _ in range(draw(st.integers(0, 4))):
+        if depth < 2 and draw(st.booleans()):
+            inner = draw(_bodies(depth + 1))
+            other = draw(st.sampled_from(["", " else stop", " else if paid then stop"]))
+            parts.append(f"if amount > 1 then{draw(_SPACE)}{inner}{other}{draw(_SPACE)}end")
+        else:
+            parts.append(draw(st.sampled_from(_STEP_SNIPPETS)))
+    return "".join(p + draw(_SPACE) for p in parts)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_bodies(), _SPACE, _SPACE)
+def test_any_program_formats_idempotently_and_keeps_meaning(body: str, before: str, after: str) -> None:
+    source = f'{before}automation "a" when Deal updated where paid do{after}{body}end{after}'
+    program = parse(source)
+    once = format_program(program)
+
+    assert parse(once) == program
+    assert format_program(parse(once)) == once
+    assert once.count("#") == source.count("#")

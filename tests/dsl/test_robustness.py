@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from dsl import ast as a
 from dsl.errors import CraftErrors
 from dsl.parser import MAX_SOURCE_CHARS, parse, parse_expression
+from dsl.strings import render
 
 HEAD = 'automation "a" when Deal created do\n'
 WORDS = ["automation", "process", "when", "do", "end", "if", "then", "else", "set", "=", "(", ")", "[", "]",
@@ -124,3 +125,18 @@ def test_names_of_automations_are_plain_text() -> None:
     program = parse('automation "{not a template}" when Deal created do stop end')
 
     assert program.automations[0].name == a.StringLit("{not a template}")
+
+
+@pytest.mark.parametrize("value", ["{{ config }}", "{owner.email}", "{''.__class__}", "}{", "{{{{"])
+def test_record_values_with_braces_render_verbatim(value: str) -> None:
+    step = parse(HEAD + '  notify owner "Deal {title}!"\nend').automations[0].body[0]
+    assert isinstance(step, a.NotifyStep)
+
+    assert render(step.text, lambda path: value) == f"Deal {value}!"
+
+
+def test_null_renders_as_nothing() -> None:
+    step = parse(HEAD + '  notify owner "[{title}]"\nend').automations[0].body[0]
+    assert isinstance(step, a.NotifyStep)
+
+    assert render(step.text, lambda path: None) == "[]"

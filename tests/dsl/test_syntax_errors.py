@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dsl.errors import CODES, CraftErrors
+from dsl.errors import CODES, CraftErrors, codes_table
 from dsl.parser import parse
 from dsl.syntax_examples import SYNTAX_EXAMPLES, SyntaxExample
 
@@ -87,3 +87,10 @@ def test_string_errors_of_one_automation_are_all_reported() -> None:
     text = 'automation "a" when Deal created do\n  notify owner "{1+1}"\n  notify owner "\\q"\nend'
 
     assert _errors(text).codes == ["E_BAD_INTERPOLATION", "E_BAD_ESCAPE"]
+
+
+def test_the_codes_table_lists_every_code_once() -> None:
+    table = codes_table().splitlines()
+
+    assert len(table) == len(CODES) + 2
+    assert all(any(f"`{code}`" in row for row in table) for code in CODES)
