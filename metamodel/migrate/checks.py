@@ -109,6 +109,10 @@ class FieldChecker:
         assert fc.old is not None and fc.new is not None and self.table_entity is not None
         if fc.target_changed:
             self._check_target(fc)
+        elif storage_kind(fc.new) == "junction" and fc.old.to != fc.new.to:
+            self.found.refuse(codes.TARGET_CHANGE, f"{fc.entity}.{fc.name}: a many-to-many field cannot "
+                              f"change its target from {fc.old.to} to {fc.new.to}", _place(fc),
+                              "add a new field and archive this one")
         elif fc.retyped:
             self._check_retype(fc)
         elif fc.both_columns:

@@ -79,9 +79,10 @@ class Executor:
         ddl.rename_table(self.conn, self.names, ddl.table_name(self.names, old),
                          ddl.table_name(self.names, new))
         ddl.rename_indexes(self.conn, self.names, ddl.table_name(self.names, new), entity_table_base(new))
-        for fc in change.fields:
-            if fc.old is not None and storage_kind(fc.old) == "junction":
-                self._rename_junction(old, new, fc.old.name, fc.old.name)
+        archived = [f for e, f in self.plan.meta.archived_fields if e == old] if self.plan.meta else []
+        for fld in [*(fc.old for fc in change.fields if fc.old is not None), *archived]:
+            if storage_kind(fld) == "junction":
+                self._rename_junction(old, new, fld.name, fld.name)
 
     def _rename_junction(self, old_entity: str, new_entity: str, old_field: str, new_field: str) -> None:
         old_table = ddl.junction_name(self.names, old_entity, old_field)

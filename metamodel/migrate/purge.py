@@ -31,9 +31,10 @@ def _drop_archived(conn: sa.Connection, names: WorkspaceNames, meta: WorkspaceMe
     for entity_name, fld in meta.archived_fields:
         if storage_kind(fld) == "junction":
             ddl.drop_table(conn, names, ddl.junction_name(names, entity_name, fld.name))
+            dropped.append(f"dropped archived field {entity_name}.{fld.name} (link table and data)")
         else:
             ddl.drop_column(conn, names, entity_name, fld.name)
-        dropped.append(f"dropped archived field {entity_name}.{fld.name} (column and data)")
+            dropped.append(f"dropped archived field {entity_name}.{fld.name} (column and data)")
     for entity in meta.archived_entities:
         for fld in entity.fields:
             if storage_kind(fld) == "junction":

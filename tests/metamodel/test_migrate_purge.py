@@ -46,7 +46,7 @@ def test_purge_drops_archived_columns_and_tables_and_lists_them(engine: Engine, 
     dropped = purge_workspace(engine, workspace)
     assert sorted(dropped) == ["dropped archived entity Car (table and data)",
                                "dropped archived field Deal.legacy (column and data)",
-                               "dropped archived field Deal.partners (column and data)"]
+                               "dropped archived field Deal.partners (link table and data)"]
     assert "legacy" not in columns(engine, workspace, "Deal")
     meta = load_workspace_meta(engine, workspace)
     assert (meta.archived_fields, meta.archived_entities, meta.version) == ((), (), 3)
@@ -65,3 +65,16 @@ def test_purge_removes_deleted_records_older_than_the_retention(engine: Engine, 
     assert purged == ["purged 1 deleted Deal records older than 30 days"]
     with engine.connect() as conn:
         assert sorted(conn.execute(sa.select(table.c.title)).scalars()) == ["alive", "recent"]
+
+
+def test_purge_after_an_entity_rename_drops_what_was_archived_under_the_old_name(
+        engine: Engine, workspace: str) -> None:
+    apply_blueprint(engine, parse_blueprint(textwrap.dedent(V1)), workspace)
+    without = textwrap.dedent(V1).replace("      legacy: {type: string, unique: true}\n", "").replace(
+        "      partners: {type: many, to: Car}\n", "")
+    apply_blueprint(engine, parse_blueprint(without), workspace)
+    renamed = without.replace("  Deal:\n", "  Sale:\n    renamed_from: Deal\n")
+    apply_blueprint(engine, parse_blueprint(renamed), workspace)
+    assert sorted(purge_workspace(engine, workspace)) == [
+        "dropped archived field Sale.legacy (column and data)",
+        "dropped archived field Sale.partners (link table and data)"]
