@@ -193,9 +193,13 @@ def _cursor_of(sort: SortPlan, row: Row[Any]) -> str:
     return encode_cursor(sort.sort_id, [mapping[k.row_key] for k in sort.keys], mapping["id"])
 
 
-def _after(sort: SortPlan, plan: EntityPlan, token: str) -> ColumnElement[bool]:
+def _after(sort: SortPlan, plan: EntityPlan, token: str,
+           where: Mapping[str, Any] | None) -> ColumnElement[bool]:
     values, record_id = decode_cursor(token, sort.sort_id, sort.keys)
-    return after_condition(sort.keys, values, plan.table.c.id, record_id)
+    first = sort.keys[0] if sort.keys else None
+    plain = first is not None and first.row_key == first.name and first.name not in plan.labels
+    never_null = plain and first is not None and first.name in _never_null(where)
+    return after_condition(sort.keys, values, plan.table.c.id, record_id, never_null)
 
 
 def _check_first(first: Any) -> int:
@@ -217,7 +221,7 @@ def list_records(conn: Connection, meta: WorkspaceMeta, entity: str, *,
     sort = sort_plan(meta, entity, order_by, hidden)
     stmt, params = _page_statement(meta, entity, plan, sort, where, include_deleted, hidden, limit)
     if after:
-        stmt = stmt.where(_after(sort, plan, after))
+        stmt = stmt.where(_after(sort, plan, after, where))
     rows = conn.execute(stmt, params).all()
     has_next = len(rows) > limit
     rows = rows[:limit]
