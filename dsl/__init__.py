@@ -4,11 +4,11 @@ Knows nothing of storage: programs are checked against a schema protocol that ``
 Other packages import only the names below; lark never leaves :mod:`dsl.parser`.
 """
 
-from dsl.checker import check, check_program
+from dsl.checker import check, check_program, dependencies
 from dsl.errors import CODES, CraftError, CraftErrors
 from dsl.format import format_expression, format_program
 from dsl.parser import parse, parse_expression
-from dsl.schema import FieldInfo, FormInfo, SchemaProtocol, StaticSchema
+from dsl.schema import FieldInfo, FormInfo, SchemaProtocol, StaticSchema, Use
 
 __all__ = [
     # errors
@@ -20,9 +20,11 @@ __all__ = [
     "FormInfo",
     "SchemaProtocol",
     "StaticSchema",
+    "Use",
     # checking
     "check",
     "check_program",
+    "dependencies",
     # formatting
     "format_expression",
     "format_program",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from dsl import ast as a
 from dsl.errors import CraftError
-from dsl.schema import FieldInfo, SchemaProtocol
+from dsl.schema import FieldInfo, SchemaProtocol, Use, UseKind
 
 _VALUE_TYPE = {
     "string": "string", "text": "string", "email": "string", "phone": "string", "url": "string",
@@ -57,9 +57,14 @@ class Scope:
     in_process: bool = False
     subject_known: bool = True
     bindings: dict[str, str | None] = field(default_factory=dict)
+    uses: set[Use] = field(default_factory=set)
 
     def error(self, code: str, message: str, span: a.Span, hint: str | None = None) -> None:
         self.errors.append(CraftError(code, message, span, hint))
+
+    def use(self, kind: UseKind, name: str, entity: str | None = None) -> None:
+        """Remember that the program relies on this part of the schema (for change planning)."""
+        self.uses.add(Use(kind, name, entity))
 
     @property
     def old_allowed(self) -> bool:
@@ -71,6 +76,7 @@ def entity_named(scope: Scope, name: a.Ident) -> str | None:
     """``name`` when it is an entity; otherwise None after reporting it (with a suggestion)."""
     entities = scope.schema.entities()
     if name.name in entities:
+        scope.use("entity", name.name)
         return name.name
     scope.error("E_UNKNOWN_ENTITY", f'there is no entity "{name.name}"', name.span,
                 suggest(name.name, entities))
@@ -84,6 +90,8 @@ def field_of(scope: Scope, entity: str, name: a.Ident) -> FieldInfo | None:
     if info is None:
         scope.error("E_UNKNOWN_FIELD", f'{entity} has no field "{name.name}"', name.span,
                     suggest(name.name, fields.keys()))
+    else:
+        scope.use("field", name.name, entity)
     return info
 
 
@@ -261,6 +269,8 @@ def _check_stage_names(scope: Scope, right: a.Expr, owner: str) -> None:
             if name.name not in stages:
                 scope.error("E_UNKNOWN_STAGE", f'{owner} has no stage "{name.name}"', name.span,
                             suggest(name.name, stages))
+            else:
+                scope.use("stage", name.name, owner)
         else:
             expect(scope, item, expr_type(scope, item), {"string", "stage"}, "a stage")
 

@@ -111,6 +111,8 @@ def _check_other_step(scope: Scope, step: a.Step, processes: Collection[str]) ->
         case a.StartProcessStep(name) if name.value not in processes:
             scope.error("E_UNKNOWN_PROCESS", f'there is no process "{name.value}"', name.span,
                         suggest(name.value, processes))
+        case a.StartProcessStep(name):
+            scope.use("process", name.value)
 
 
 def _check_assignment(scope: Scope, assignment: a.Assignment, info: FieldInfo | None) -> None:
@@ -154,6 +156,8 @@ def _check_group(scope: Scope, group: a.StringLit) -> None:
     if group.value not in groups:
         scope.error("E_UNKNOWN_GROUP", f'there is no group "{group.value}"', group.span,
                     suggest(group.value, groups))
+    else:
+        scope.use("group", group.value)
 
 
 def _check_webhook(scope: Scope, step: a.WebhookStep) -> None:
@@ -188,6 +192,9 @@ def check_stage(scope: Scope, entity: str, stage: a.Ident, pipeline: a.Ident | N
         return
     names = [pipeline.name] if pipeline is not None else list(pipelines)
     holding = [p for p in names if stage.name in pipelines[p]]
+    for name in holding:
+        scope.use("pipeline", name, entity)
+        scope.use("stage", stage.name, entity)
     if not holding:
         stages = {s for p in names for s in pipelines[p]}
         scope.error("E_UNKNOWN_STAGE", f'{entity} has no stage "{stage.name}"', stage.span,

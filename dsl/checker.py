@@ -22,22 +22,14 @@ from dsl import ast as a
 from dsl._check_expr import Scope, check_condition, entity_named, field_of, suggest
 from dsl._check_steps import check_body, check_stage
 from dsl.errors import CraftError, CraftErrors
-from dsl.schema import SchemaProtocol
+from dsl.schema import SchemaProtocol, Use
 
 
 def check_program(program: a.Program, schema: SchemaProtocol, *,
                   processes: Collection[str] | None = None) -> list[CraftError]:
     """Every problem of ``program`` in source order.  ``processes``: all process names of the blueprint
     (to check ``start process``); by default the processes of this program."""
-    errors: list[CraftError] = []
-    known = set(processes) if processes is not None else {p.name.value for p in program.processes}
-    _check_duplicates(program, errors)
-    for item in program.items:
-        if isinstance(item, a.Automation):
-            _check_automation(item, schema, errors, known)
-        else:
-            _check_process(item, schema, errors, known)
-    return sorted(errors, key=lambda e: (e.span.line, e.span.col))
+    return _analyse(program, schema, processes)[0]
 
 
 def check(program: a.Program, schema: SchemaProtocol, *, processes: Collection[str] | None = None) -> None:
@@ -45,6 +37,29 @@ def check(program: a.Program, schema: SchemaProtocol, *, processes: Collection[s
     errors = check_program(program, schema, processes=processes)
     if errors:
         raise CraftErrors(errors)
+
+
+def dependencies(program: a.Program, schema: SchemaProtocol, *,
+                 processes: Collection[str] | None = None) -> dict[tuple[str, str], frozenset[Use]]:
+    """``("automation"|"process", name)`` -> the entities, fields, stages, pipelines, groups, forms and
+    processes it relies on (those that exist; the missing ones are errors of :func:`check_program`)."""
+    return _analyse(program, schema, processes)[1]
+
+
+def _analyse(program: a.Program, schema: SchemaProtocol, processes: Collection[str] | None,
+             ) -> tuple[list[CraftError], dict[tuple[str, str], frozenset[Use]]]:
+    errors: list[CraftError] = []
+    uses: dict[tuple[str, str], frozenset[Use]] = {}
+    known = set(processes) if processes is not None else {p.name.value for p in program.processes}
+    _check_duplicates(program, errors)
+    for item in program.items:
+        if isinstance(item, a.Automation):
+            scope = _check_automation(item, schema, errors, known)
+            uses[("automation", item.name.value)] = frozenset(scope.uses)
+        else:
+            scope = _check_process(item, schema, errors, known)
+            uses[("process", item.name.value)] = frozenset(scope.uses)
+    return sorted(errors, key=lambda e: (e.span.line, e.span.col)), uses
 
 
 def _check_duplicates(program: a.Program, errors: list[CraftError]) -> None:
@@ -60,20 +75,22 @@ def _check_duplicates(program: a.Program, errors: list[CraftError]) -> None:
 
 
 def _check_automation(item: a.Automation, schema: SchemaProtocol, errors: list[CraftError],
-                      processes: set[str]) -> None:
+                      processes: set[str]) -> Scope:
     scope = Scope(schema, errors, None, item.trigger)
     _check_trigger(scope, item.trigger)
     if item.condition is not None:
         check_condition(scope, item.condition)
     check_body(scope, item.body, processes)
+    return scope
 
 
 def _check_process(item: a.Process, schema: SchemaProtocol, errors: list[CraftError],
-                   processes: set[str]) -> None:
+                   processes: set[str]) -> Scope:
     scope = Scope(schema, errors, None, None, in_process=True)
     scope.subject = entity_named(scope, item.entity)
     scope.subject_known = scope.subject is not None
     check_body(scope, item.body, processes)
+    return scope
 
 
 def _set_subject(scope: Scope, name: a.Ident) -> None:
@@ -140,9 +157,9 @@ def _check_form(scope: Scope, form: a.Ident) -> None:
         scope.error("E_UNKNOWN_FORM", f'there is no form "{form.name}"', form.span, suggest(form.name, forms))
         scope.subject, scope.subject_known = None, False
         return
-    entities = scope.schema.entities()
-    scope.subject = info.creates if info.creates in entities else None
+    scope.use("form", form.name)
+    scope.subject = info.creates if info.creates in scope.schema.entities() else None
     scope.subject_known = scope.subject is not None
 
 
-__all__ = ["check", "check_program"]
+__all__ = ["check", "check_program", "dependencies"]

@@ -212,7 +212,9 @@ def _syntax_error(exc: UnexpectedInput, file: str, line_offset: int, start: str)
         end_line = (token.end_line or 1) + line_offset
         span = a.Span(file, end_line, token.end_column or 1, end_line, token.end_column or 1)
         what = "the expression" if start == "expression" else "the text"
-        return CraftError("E_UNEXPECTED_END", f"{what} ends too early", span, _describe_expected(exc.accepts))
+        message = (f'{what} ends inside a block: an "end" is missing' if "END" in exc.accepts
+                   else f"{what} ends too early")
+        return CraftError("E_UNEXPECTED_END", message, span, _describe_expected(exc.accepts))
     span = a.Span(file, line, col, (token.end_line or exc.line) + line_offset, token.end_column or col)
     friendly = _friendly_message(frozenset(exc.accepts), token.type)
     if friendly is not None:

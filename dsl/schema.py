@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol, TypeAlias
 
 #: Field types of spec/blueprint.md, plus the system fields' own kinds.
 FIELD_TYPES = frozenset({
@@ -42,6 +42,21 @@ class FormInfo:
     name: str
     creates: str
     fields: tuple[str, ...] = ()
+
+
+UseKind: TypeAlias = Literal["entity", "field", "stage", "pipeline", "group", "form", "process"]
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    """One part of the schema a program relies on: ``apply --plan`` refuses changes that break one.
+
+    ``entity`` is the owner of a field, stage or pipeline; None for entities, groups, forms, processes.
+    """
+
+    kind: UseKind
+    name: str
+    entity: str | None = None
 
 
 class SchemaProtocol(Protocol):

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsl.checker import check, check_program
+from dsl.checker import check, check_program, dependencies
 from dsl.errors import CODES, CraftError, CraftErrors
 from dsl.parser import parse
-from dsl.schema import StaticSchema
+from dsl.schema import StaticSchema, Use
 
 GOLDEN = sorted((Path(__file__).parent / "golden").glob("*.craft"))
 
@@ -228,3 +228,24 @@ def test_parse_and_check_of_a_2000_line_file_takes_under_a_second(schema: Static
     started = time.perf_counter()
     errors = check_program(parse(text), schema)
     assert errors == [] and time.perf_counter() - started < 1.0
+
+
+def test_dependencies_list_what_each_automation_relies_on(schema: StaticSchema) -> None:
+    text = ('automation "a" when Deal entered stage won where amount > 1 and stage != lost do\n'
+            '  notify group "heads" "{contact.name}"\n  start process "P"\nend\n'
+            'process "P" for Lead\n  set score = 1\nend')
+
+    uses = dependencies(parse(text), schema)
+
+    assert uses[("automation", "a")] == {
+        Use("entity", "Deal"), Use("stage", "won", "Deal"), Use("pipeline", "sales", "Deal"),
+        Use("field", "amount", "Deal"), Use("field", "stage", "Deal"), Use("stage", "lost", "Deal"),
+        Use("group", "heads"), Use("field", "contact", "Deal"), Use("field", "name", "Contact"),
+        Use("process", "P")}
+    assert uses[("process", "P")] == {Use("entity", "Lead"), Use("field", "score", "Lead")}
+
+
+def test_dependencies_of_a_form_automation_name_the_form(schema: StaticSchema) -> None:
+    uses = dependencies(parse('automation "f" when form website submitted do stop end'), schema)
+
+    assert uses[("automation", "f")] == {Use("form", "website")}

@@ -214,3 +214,9 @@ def test_comments_are_ignored() -> None:
 
 def test_an_empty_file_is_an_empty_program() -> None:
     assert parse("  # only a comment\n").items == ()
+
+
+def test_windows_line_endings_parse_the_same() -> None:
+    text = '# c\nautomation "a"\nwhen Deal created\ndo\n  notify owner "x"  # t\nend\n'
+
+    assert parse(text.replace("\n", "\r\n")) == parse(text)
