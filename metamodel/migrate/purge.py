@@ -17,7 +17,12 @@ from sqlalchemy.engine import Engine
 from metamodel.clock import SYSTEM_CLOCK, Clock
 from metamodel.db import write_transaction
 from metamodel.migrate import ddl
-from metamodel.migrate.apply import apply_transaction, lock_workspace, verify_foreign_keys
+from metamodel.migrate.apply import (
+    apply_transaction,
+    forget_prepared_statements,
+    lock_workspace,
+    verify_foreign_keys,
+)
 from metamodel.migrate.changes import storage_kind
 from metamodel.storage.catalog import WorkspaceMeta, load_workspace_meta, save_workspace_meta
 from metamodel.storage.naming import WorkspaceNames, workspace_names
@@ -74,6 +79,7 @@ def purge_workspace(engine: Engine, workspace: str, *, older_than_days: int = DE
                 verify_foreign_keys(conn, names)
     finally:
         forget_tables(workspace)
+    forget_prepared_statements(engine)
     return dropped + _purge_deleted(engine, workspace, older_than_days, clock)
 
 

@@ -244,3 +244,20 @@ def test_a_rebuild_that_leaves_a_dangling_link_fails_the_apply(engine: Engine, w
     refused = refusal(engine, workspace, blueprint("type: integer", child))
     assert refused.code == "MM.E310"
     assert load_workspace_meta(engine, workspace).version == 1
+
+
+def test_pooled_connections_do_not_reuse_plans_prepared_before_a_type_change(engine: Engine,
+                                                                             workspace: str) -> None:
+    """PostgreSQL refuses a prepared plan whose result type changed; the apply replaces the pool."""
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    insert(engine, workspace, "Deal", {"score": "5"})
+    deal = load_workspace_meta(engine, workspace).tables.entity("Deal")
+    query = sa.select(deal.c.score)
+
+    def read_on_two_connections() -> list[Any]:  # committed: psycopg keeps its prepared statements
+        with engine.begin() as first, engine.begin() as second:
+            return [c.execute(query).scalar_one() for c in (first, second) for _ in range(6)]
+
+    read_on_two_connections()  # psycopg prepares a statement server-side after five runs
+    apply_blueprint(engine, blueprint("type: integer"), workspace)
+    assert {str(v) for v in read_on_two_connections()} == {"5"}
