@@ -65,14 +65,15 @@ def parse(text: str, file: str = "<input>") -> a.Program:
     _check_size(text, file)
     items: list[a.Automation | a.Process] = []
     errors: list[CraftError] = []
-    for offset, line_offset, chunk in _chunks(text):
-        result = _parse_chunk(chunk, "start", file, line_offset, errors, offset)
+    for line_offset, chunk in _chunks(text):
+        result = _parse_chunk(chunk, "start", file, line_offset, errors)
         if result is not None:
             items.extend(result)
         if len(errors) >= MAX_ERRORS:
-            errors.append(CraftError("E_TOO_MANY_ERRORS", f"stopped after {MAX_ERRORS} errors",
-                                     errors[-1].span))
             break
+    if len(errors) >= MAX_ERRORS:
+        errors = [*errors[:MAX_ERRORS], CraftError(
+            "E_TOO_MANY_ERRORS", f"stopped after {MAX_ERRORS} errors", errors[MAX_ERRORS - 1].span)]
     if errors:
         raise CraftErrors(errors)
     lines = text.count("\n") + 1
@@ -83,15 +84,20 @@ def parse(text: str, file: str = "<input>") -> a.Program:
 def _comments(text: str, file: str) -> tuple[a.Comment, ...]:
     """Every ``#`` comment outside strings (strings never span lines, so a scan by regex is exact)."""
     found = []
+    line, line_start, scanned = 1, 0, 0
     for match in _BRACKETS.finditer(text):
-        if match.group().startswith("#"):
-            start = match.start()
-            line_start = text.rfind("\n", 0, start) + 1
-            line = text.count("\n", 0, start) + 1
-            col = start - line_start + 1
-            span = a.Span(file, line, col, line, col + len(match.group()))
-            trailing = bool(text[line_start:start].strip())
-            found.append(a.Comment(match.group().rstrip(), trailing, span))
+        if not match.group().startswith("#"):
+            continue
+        start = match.start()
+        newlines = text.count("\n", scanned, start)  # counted once per stretch: linear in the text
+        if newlines:
+            line += newlines
+            line_start = text.rfind("\n", scanned, start) + 1
+        scanned = start
+        col = start - line_start + 1
+        span = a.Span(file, line, col, line, col + len(match.group()))
+        trailing = bool(text[line_start:start].strip())
+        found.append(a.Comment(match.group().rstrip(), trailing, span))
     return tuple(found)
 
 
@@ -99,7 +105,7 @@ def parse_expression(text: str, file: str = "<expression>") -> a.Expr:
     """Parse one expression (formula fields, validation rules); raise :class:`CraftErrors` otherwise."""
     _check_size(text, file)
     errors: list[CraftError] = []
-    result = _parse_chunk(text, "expression", file, 0, errors, 0)
+    result = _parse_chunk(text, "expression", file, 0, errors)
     if errors or result is None:
         raise CraftErrors(errors)
     return result  # type: ignore[no-any-return]
@@ -112,20 +118,19 @@ def _check_size(text: str, file: str) -> None:
             a.Span(file, 1, 1, 1, 1), "split it into several files")])
 
 
-def _chunks(text: str) -> list[tuple[int, int, str]]:
-    """``(offset, lines before it, text)`` for the prelude and each top-level ``automation``/``process``."""
+def _chunks(text: str) -> list[tuple[int, str]]:
+    """``(lines before it, text)`` for the prelude and each top-level ``automation``/``process``."""
     starts = [m.start() for m in _TOP_LEVEL.finditer(text)]
     bounds = [0, *[s for s in starts if s > 0], len(text)]
     chunks = []
     line = 0
     for begin, end in itertools.pairwise(bounds):
-        chunks.append((begin, line, text[begin:end]))
+        chunks.append((line, text[begin:end]))
         line += text.count("\n", begin, end)
     return chunks
 
 
-def _parse_chunk(chunk: str, start: str, file: str, line_offset: int, errors: list[CraftError],
-                 offset: int) -> Any:
+def _parse_chunk(chunk: str, start: str, file: str, line_offset: int, errors: list[CraftError]) -> Any:
     """Parse one chunk, appending its errors; return the converted result, or None after an error."""
     deep = _too_deep_brackets(chunk)
     if deep is not None:

@@ -140,3 +140,17 @@ def test_null_renders_as_nothing() -> None:
     assert isinstance(step, a.NotifyStep)
 
     assert render(step.text, lambda path: None) == "[]"
+
+
+def test_a_file_of_comments_is_read_in_linear_time() -> None:
+    started = time.perf_counter()
+
+    program = parse("# note\n" * 30_000)
+
+    assert len(program.comments) == 30_000 and program.comments[-1].span.line == 30_000
+    assert time.perf_counter() - started < 2.0
+
+
+def test_a_file_of_broken_automations_stops_after_a_hundred_errors() -> None:
+    assert _codes("automation\n" * 5_000)[-1] == "E_TOO_MANY_ERRORS"
+    assert len(_codes("automation\n" * 5_000)) == 101
