@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from seed import build_world, create_workspace
+from seed import T0, build_world, create_workspace
 from sqlalchemy.engine import Engine
 
 from metamodel.errors import InvalidQuery
@@ -275,3 +275,29 @@ def test_bad_value_in_a_cached_shape_is_still_refused(deals: Any) -> None:
     assert info.value.place.path == "where.due_on.gt"
     with pytest.raises(InvalidQuery, match="use isNull"):
         deals({"due_on": {"gt": None}})
+
+
+@pytest.mark.parametrize(("where", "expected"), [
+    ({"email": {"neq": "ann@x.io"}}, {"Bob", "Cid"}),
+    ({"email": {"isNull": True}}, {"Bob", "Cid"}),
+    ({"email": {"contains": "x"}}, {"Ann"}),
+    ({"score": {"neq": 10}}, {"Bob", "Cid"}),
+    ({"score": {"nin": [3]}}, {"Ann", "Cid"}),
+    ({"score": {"lt": 100}}, {"Ann", "Bob"}),
+    ({"birthday": {"neq": "1990-05-01"}}, {"Bob", "Cid"}),
+    ({"company": {"neq": 1}}, {"Bob", "Cid"}),
+])
+def test_empty_values_match_only_negative_operators(deals: Any, where: dict[str, Any],
+                                                     expected: set[str]) -> None:
+    assert deals(where, entity="Contact", key="name") == expected
+
+
+def test_many_lists_ignore_soft_deleted_members(engine: Engine, meta: WorkspaceMeta, ids: dict[str, int],
+                                                deals: Any) -> None:
+    with engine.begin() as conn:
+        company = meta.tables.entity("Company")
+        conn.execute(company.update().where(company.c.id == ids["globex"]).values(deleted_at=T0))
+    assert deals({"partners": {"some": {"industry": {"eq": "it"}}}}) == set()
+    with engine.connect() as conn:
+        sofa = list_records(conn, meta, "Deal", where={"id": {"eq": ids["sofa"]}}).records[0]
+    assert sofa["partners"] == []
