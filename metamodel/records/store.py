@@ -116,6 +116,7 @@ class RecordStore:
     def count(self, entity: str, where: Mapping[str, Any] | None = None, *,
               include_deleted: bool = False, hidden: Hidden = frozenset(),
               conn: Connection | None = None) -> int:
+        """How many records match ``where`` (the GraphQL ``totalCount``); see ``query.count_records``."""
         with self.reading(conn) as c:
             return query.count_records(c, self.meta, entity, where, include_deleted, hidden)
 
