@@ -208,8 +208,8 @@ def _syntax_error(exc: UnexpectedInput, file: str, line_offset: int, start: str)
         if exc.char == '"':
             return CraftError("E_UNTERMINATED_STRING", "this string is not closed on its line", span,
                               'add the closing " (strings cannot span lines)')
-        return CraftError("E_UNEXPECTED_CHARACTER", f"unexpected character {exc.char!r}", span,
-                          _describe_expected(exc.allowed))
+        hint = 'strings use double quotes: "…"' if exc.char == "'" else _describe_expected(exc.allowed)
+        return CraftError("E_UNEXPECTED_CHARACTER", f"unexpected character {exc.char!r}", span, hint)
     if not isinstance(exc, UnexpectedToken):  # pragma: no cover - LALR raises only the two above
         return CraftError("E_SYNTAX", str(exc), a.Span(file, line, col, line, col))
     token = exc.token
@@ -221,7 +221,7 @@ def _syntax_error(exc: UnexpectedInput, file: str, line_offset: int, start: str)
                    else f"{what} ends too early")
         return CraftError("E_UNEXPECTED_END", message, span, _describe_expected(exc.accepts))
     span = a.Span(file, line, col, (token.end_line or exc.line) + line_offset, token.end_column or col)
-    friendly = _friendly_message(frozenset(exc.accepts), token.type)
+    friendly = _friendly_message(frozenset(exc.accepts), token.type) or _general_rule(exc.accepts, token)
     if friendly is not None:
         return CraftError("E_SYNTAX", friendly, span, f"found {_describe_token(token.type, str(token))}")
     return CraftError("E_UNEXPECTED_TOKEN", f"unexpected {_describe_token(token.type, str(token))}", span,
@@ -252,6 +252,14 @@ def _friendly_index() -> dict[tuple[frozenset[str], str | None], str]:
 def _friendly_message(accepts: frozenset[str], token_type: str) -> str | None:
     index = _friendly_index()
     return index.get((accepts, token_type)) or index.get((accepts, None))
+
+
+def _general_rule(accepts: set[str], token: Token) -> str | None:
+    """Mistakes recognised in any context, beyond the examples: ``=`` where ``==`` would fit."""
+    display = _terminal_display()
+    if str(token) == "=" and any(display.get(name) == '"=="' for name in accepts):
+        return 'use "==" to compare ("=" only assigns)'
+    return None
 
 
 @cache

@@ -94,3 +94,17 @@ def test_the_codes_table_lists_every_code_once() -> None:
 
     assert len(table) == len(CODES) + 2
     assert all(any(f"`{code}`" in row for row in table) for code in CODES)
+
+
+@pytest.mark.parametrize("body", ["  wait until x = 1", "  send email to x = 1 subject \"s\" body \"b\"",
+                                  "  set a = (b = 1)"])
+def test_a_single_equals_in_a_condition_suggests_double(body: str) -> None:
+    error = _errors(f'automation "a" when Deal created do\n{body}\nend').errors[0]
+
+    assert (error.code, error.message) == ("E_SYNTAX", 'use "==" to compare ("=" only assigns)')
+
+
+def test_single_quotes_get_a_hint() -> None:
+    error = _errors("automation \"a\" when Deal created do\n  notify owner 'hi'\nend").errors[0]
+
+    assert (error.code, error.hint) == ("E_UNEXPECTED_CHARACTER", 'strings use double quotes: "…"')
