@@ -250,7 +250,8 @@ class FieldChecker:
         if storage_kind(fc.new) == "none" and before.get("type") == after.get("type"):
             changed += [k for k in ("to",) if before.get(k) != after.get(k)]
         if changed:
-            self.found.lines.append(f"~ {fc.entity}.{fc.name}: change {', '.join(changed)}")
+            words = ["rollup field" if k == "field" else k for k in changed]
+            self.found.lines.append(f"~ {fc.entity}.{fc.name}: change {', '.join(words)}")
 
 
 def check_fields(conn: Connection, names: WorkspaceNames, changes: Sequence[EntityChange],
