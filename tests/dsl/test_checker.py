@@ -249,3 +249,17 @@ def test_dependencies_of_a_form_automation_name_the_form(schema: StaticSchema) -
     uses = dependencies(parse('automation "f" when form website submitted do stop end'), schema)
 
     assert uses[("automation", "f")] == {Use("form", "website")}
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent / "golden_errors").glob("*.craft")),
+                         ids=lambda p: p.name)
+def test_golden_error_files_report_exactly_their_expected_errors(schema: StaticSchema, path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    expected = [word for line in text.splitlines() if line.startswith("# expect:")
+                for word in line.split()[2:]]
+
+    try:
+        errors = check_program(parse(text, path.name), schema)
+    except CraftErrors as caught:
+        errors = caught.errors
+    assert [f"{e.code}@{e.span.line}:{e.span.col}" for e in errors] == expected

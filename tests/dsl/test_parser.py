@@ -30,7 +30,8 @@ def test_every_spec_example_parses(path: Path) -> None:
 
 
 def test_spec_examples_have_all_their_automations_and_processes() -> None:
-    names = [item.name.value for path in GOLDEN for item in parse(path.read_text(), path.name).items]
+    spec = [path for path in GOLDEN if path.name.startswith("spec_")]
+    names = [item.name.value for path in spec for item in parse(path.read_text(), path.name).items]
 
     assert "New order intake" in names and "Repeat sale in 3 months" in names and "Delivery" in names
     assert len(names) == 11
