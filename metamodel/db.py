@@ -25,6 +25,12 @@ def create_engine_for(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **kwargs)
     kwargs.setdefault("pool_pre_ping", True)
+    if parsed.get_driver_name() == "psycopg":
+        # No server-side prepared statements: after a blueprint changes a column's
+        # type, every process holding a plan prepared earlier would fail with
+        # "cached plan must not change result type".  One apply cannot reach the
+        # pools of other API and worker processes, so the plans must not exist.
+        kwargs.setdefault("connect_args", {}).setdefault("prepare_threshold", None)
     return sa.create_engine(parsed, **kwargs)
 
 
@@ -69,25 +75,6 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             conn = conn.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin():
             yield conn
-
-
-@contextmanager
-def sqlite_foreign_keys_off(conn: Connection) -> Iterator[None]:
-    """Switch SQLite foreign keys off around a table rebuild, then verify them.
-
-    With foreign keys on, dropping the old table during a rebuild deletes its
-    rows and cascades into child tables.  The pragma is a no-op inside a
-    transaction, so it must be set on ``conn`` before the transaction begins;
-    ``PRAGMA foreign_key_check`` afterwards refuses a rebuild that broke a link.
-    """
-    if not is_sqlite(conn):
-        yield
-        return
-    conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
-    try:
-        yield
-    finally:
-        conn.exec_driver_sql("PRAGMA foreign_keys = ON")
 
 
 def init_database(engine: Engine) -> None:

@@ -143,21 +143,7 @@ def apply_blueprint(engine: Engine, blueprint: Blueprint, workspace: str | None 
         remember_workspace_meta(conn, meta)
     finally:
         forget_tables(name)
-    forget_prepared_statements(engine)
     return ApplyResult(name, meta.version, tuple(plan.lines), changed=True)
-
-
-def forget_prepared_statements(engine: Engine) -> None:
-    """Replace the pool after DDL on PostgreSQL: its connections hold server-side prepared plans.
-
-    psycopg prepares a statement after five runs and forgets it only on a
-    ROLLBACK or DROP; PostgreSQL refuses such a plan once a column's type
-    changed ("cached plan must not change result type").  Connections checked
-    out right now are closed when returned.  Other processes (API workers)
-    keep theirs: they need ``prepare_threshold=None`` or a restart.
-    """
-    if engine.dialect.name == "postgresql":
-        engine.dispose()
 
 
 def _workspaces(blueprint: Blueprint, workspace: str | Sequence[str] | None) -> list[str | None]:

@@ -19,7 +19,6 @@ from metamodel.db import write_transaction
 from metamodel.migrate import ddl
 from metamodel.migrate.apply import (
     apply_transaction,
-    forget_prepared_statements,
     lock_workspace,
     verify_foreign_keys,
 )
@@ -79,7 +78,6 @@ def purge_workspace(engine: Engine, workspace: str, *, older_than_days: int = DE
                 verify_foreign_keys(conn, names)
     finally:
         forget_tables(workspace)
-    forget_prepared_statements(engine)
     return dropped + _purge_deleted(engine, workspace, older_than_days, clock)
 
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from metamodel.blueprint import parse_blueprint
+from metamodel.db import create_engine_for
 from metamodel.definitions import Blueprint
 from metamodel.errors import MigrationRefused
 from metamodel.migrate import apply_blueprint, plan_blueprint
@@ -248,16 +249,22 @@ def test_a_rebuild_that_leaves_a_dangling_link_fails_the_apply(engine: Engine, w
 
 def test_pooled_connections_do_not_reuse_plans_prepared_before_a_type_change(engine: Engine,
                                                                              workspace: str) -> None:
-    """PostgreSQL refuses a prepared plan whose result type changed; the apply replaces the pool."""
+    """PostgreSQL refuses a prepared plan whose result type changed; no process may hold one.
+
+    ``other`` stands for another API or worker process: its pool is out of the
+    apply's reach, so the engines must never prepare server-side plans.
+    """
+    other = create_engine_for(engine.url.render_as_string(hide_password=False))
     apply_blueprint(engine, blueprint("type: string"), workspace)
     insert(engine, workspace, "Deal", {"score": "5"})
     deal = load_workspace_meta(engine, workspace).tables.entity("Deal")
     query = sa.select(deal.c.score)
 
     def read_on_two_connections() -> list[Any]:  # committed: psycopg keeps its prepared statements
-        with engine.begin() as first, engine.begin() as second:
+        with engine.begin() as first, other.begin() as second:
             return [c.execute(query).scalar_one() for c in (first, second) for _ in range(6)]
 
     read_on_two_connections()  # psycopg prepares a statement server-side after five runs
     apply_blueprint(engine, blueprint("type: integer"), workspace)
     assert {str(v) for v in read_on_two_connections()} == {"5"}
+    other.dispose()
