@@ -4,10 +4,10 @@ Knows nothing of storage: programs are checked against a schema protocol that ``
 Other packages import only the names below; lark never leaves :mod:`dsl.parser`.
 """
 
-from dsl.checker import check, check_program, dependencies
+from dsl.checker import check, check_files, check_program, dependencies
 from dsl.errors import CODES, CraftError, CraftErrors
 from dsl.format import format_expression, format_program
-from dsl.parser import parse, parse_expression
+from dsl.parser import parse, parse_expression, parse_partial
 from dsl.schema import FieldInfo, FormInfo, SchemaProtocol, StaticSchema, Use
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Use",
     # checking
     "check",
+    "check_files",
     "check_program",
     "dependencies",
     # formatting
@@ -31,4 +32,5 @@ __all__ = [
     # parsing
     "parse",
     "parse_expression",
+    "parse_partial",
 ]

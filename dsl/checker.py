@@ -16,12 +16,13 @@ Decisions the spec leaves open, made here:
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from dsl import ast as a
 from dsl._check_expr import Scope, check_condition, entity_named, field_of, suggest
 from dsl._check_steps import check_body, check_stage
 from dsl.errors import CraftError, CraftErrors
+from dsl.parser import parse_partial
 from dsl.schema import SchemaProtocol, Use
 
 
@@ -46,12 +47,29 @@ def dependencies(program: a.Program, schema: SchemaProtocol, *,
     return _analyse(program, schema, processes)[1]
 
 
+def check_files(sources: Mapping[str, str], schema: SchemaProtocol) -> list[CraftError]:
+    """Every problem of a blueprint's ``.craft`` files (file name -> text): syntax errors, then what the
+    checker finds in everything that parsed — names must be unique and processes exist across files."""
+    errors: list[CraftError] = []
+    programs = []
+    for file, text in sources.items():
+        program, syntax = parse_partial(text, file)
+        errors.extend(syntax)
+        programs.append(program)
+    processes = {p.name.value for program in programs for p in program.processes}
+    seen: dict[tuple[str, str], a.Span] = {}
+    for program in programs:
+        errors.extend(_analyse(program, schema, processes, seen)[0])
+    return sorted(errors, key=lambda e: (e.span.file, e.span.line, e.span.col))
+
+
 def _analyse(program: a.Program, schema: SchemaProtocol, processes: Collection[str] | None,
+             seen: dict[tuple[str, str], a.Span] | None = None,
              ) -> tuple[list[CraftError], dict[tuple[str, str], frozenset[Use]]]:
     errors: list[CraftError] = []
     uses: dict[tuple[str, str], frozenset[Use]] = {}
     known = set(processes) if processes is not None else {p.name.value for p in program.processes}
-    _check_duplicates(program, errors)
+    _check_duplicates(program, errors, {} if seen is None else seen)
     for item in program.items:
         if isinstance(item, a.Automation):
             scope = _check_automation(item, schema, errors, known)
@@ -62,16 +80,19 @@ def _analyse(program: a.Program, schema: SchemaProtocol, processes: Collection[s
     return sorted(errors, key=lambda e: (e.span.line, e.span.col)), uses
 
 
-def _check_duplicates(program: a.Program, errors: list[CraftError]) -> None:
-    seen: dict[tuple[str, str], a.Span] = {}
+def _check_duplicates(program: a.Program, errors: list[CraftError],
+                      seen: dict[tuple[str, str], a.Span]) -> None:
+    """Automation names are unique, and so are process names (within the file, or all files given)."""
     for item in program.items:
         kind = "automation" if isinstance(item, a.Automation) else "process"
-        key = (kind, item.name.value)
-        if key in seen:
-            errors.append(CraftError("E_DUPLICATE_NAME", f'a second {kind} named "{item.name.value}"',
-                                     item.name.span, f"the first is on line {seen[key].line}"))
-        else:
-            seen[key] = item.name.span
+        key, span = (kind, item.name.value), item.name.span
+        if key not in seen:
+            seen[key] = span
+            continue
+        first = seen[key]
+        where = f"line {first.line}" if first.file == span.file else f"{first.file}:{first.line}"
+        errors.append(CraftError("E_DUPLICATE_NAME", f'a second {kind} named "{item.name.value}"', span,
+                                 f"the first is on {where}"))
 
 
 def _check_automation(item: a.Automation, schema: SchemaProtocol, errors: list[CraftError],
@@ -162,4 +183,4 @@ def _check_form(scope: Scope, form: a.Ident) -> None:
     scope.subject_known = scope.subject is not None
 
 
-__all__ = ["check", "check_program", "dependencies"]
+__all__ = ["check", "check_files", "check_program", "dependencies"]

@@ -62,7 +62,20 @@ def _lark() -> Lark:
 
 def parse(text: str, file: str = "<input>") -> a.Program:
     """Parse a whole ``.craft`` file; raise :class:`CraftErrors` with every syntax error found."""
-    _check_size(text, file)
+    program, errors = parse_partial(text, file)
+    if errors:
+        raise CraftErrors(errors)
+    return program
+
+
+def parse_partial(text: str, file: str = "<input>") -> tuple[a.Program, list[CraftError]]:
+    """The automations and processes that parse, and the syntax errors of the others.
+
+    For ``stagecraft check``: the good parts of a file can still be checked, so one run shows every problem.
+    """
+    too_large = _too_large(text, file)
+    if too_large is not None:
+        return a.Program(file, (), too_large.span), [too_large]
     items: list[a.Automation | a.Process] = []
     errors: list[CraftError] = []
     for line_offset, chunk in _chunks(text):
@@ -74,11 +87,9 @@ def parse(text: str, file: str = "<input>") -> a.Program:
     if len(errors) >= MAX_ERRORS:
         errors = [*errors[:MAX_ERRORS], CraftError(
             "E_TOO_MANY_ERRORS", f"stopped after {MAX_ERRORS} errors", errors[MAX_ERRORS - 1].span)]
-    if errors:
-        raise CraftErrors(errors)
     lines = text.count("\n") + 1
     span = a.Span(file, 1, 1, lines, len(text) - text.rfind("\n"))
-    return a.Program(file, tuple(items), span, _comments(text, file))
+    return a.Program(file, tuple(items), span, _comments(text, file)), errors
 
 
 def _comments(text: str, file: str) -> tuple[a.Comment, ...]:
@@ -103,7 +114,9 @@ def _comments(text: str, file: str) -> tuple[a.Comment, ...]:
 
 def parse_expression(text: str, file: str = "<expression>") -> a.Expr:
     """Parse one expression (formula fields, validation rules); raise :class:`CraftErrors` otherwise."""
-    _check_size(text, file)
+    too_large = _too_large(text, file)
+    if too_large is not None:
+        raise CraftErrors([too_large])
     errors: list[CraftError] = []
     result = _parse_chunk(text, "expression", file, 0, errors)
     if errors or result is None:
@@ -111,11 +124,11 @@ def parse_expression(text: str, file: str = "<expression>") -> a.Expr:
     return result  # type: ignore[no-any-return]
 
 
-def _check_size(text: str, file: str) -> None:
-    if len(text) > MAX_SOURCE_CHARS:
-        raise CraftErrors([CraftError(
-            "E_TOO_LARGE", f"the text has {len(text):,} characters, more than {MAX_SOURCE_CHARS:,}",
-            a.Span(file, 1, 1, 1, 1), "split it into several files")])
+def _too_large(text: str, file: str) -> CraftError | None:
+    if len(text) <= MAX_SOURCE_CHARS:
+        return None
+    return CraftError("E_TOO_LARGE", f"the text has {len(text):,} characters, more than {MAX_SOURCE_CHARS:,}",
+                      a.Span(file, 1, 1, 1, 1), "split it into several files")
 
 
 def _chunks(text: str) -> list[tuple[int, str]]:

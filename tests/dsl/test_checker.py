@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsl.checker import check, check_program, dependencies
+from dsl.checker import check, check_files, check_program, dependencies
 from dsl.errors import CODES, CraftError, CraftErrors
 from dsl.parser import parse
 from dsl.schema import StaticSchema, Use
@@ -263,3 +263,19 @@ def test_golden_error_files_report_exactly_their_expected_errors(schema: StaticS
     except CraftErrors as caught:
         errors = caught.errors
     assert [f"{e.code}@{e.span.line}:{e.span.col}" for e in errors] == expected
+
+
+def test_check_files_reports_syntax_and_check_errors_of_every_file_together(schema: StaticSchema) -> None:
+    sources = {
+        "deals.craft": 'automation "a" when Deal created\n  stop\nend\n'
+                       'automation "b" when Deal created do\n  set ammount = 1\nend',
+        "leads.craft": 'automation "b" when Lead created do\n  start process "P"\nend',
+        "processes.craft": 'process "P" for Lead\n  stop\nend',
+    }
+
+    errors = check_files(sources, schema)
+
+    assert [(e.span.file, e.span.line, e.code) for e in errors] == [
+        ("deals.craft", 2, "E_SYNTAX"), ("deals.craft", 5, "E_UNKNOWN_FIELD"),
+        ("leads.craft", 1, "E_DUPLICATE_NAME")]
+    assert errors[-1].hint == "the first is on deals.craft:4"

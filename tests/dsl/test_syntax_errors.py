@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dsl.errors import CODES, CraftErrors, codes_table
-from dsl.parser import parse
+from dsl.parser import parse, parse_partial
 from dsl.syntax_examples import SYNTAX_EXAMPLES, SyntaxExample
 
 
@@ -108,3 +108,12 @@ def test_single_quotes_get_a_hint() -> None:
     error = _errors("automation \"a\" when Deal created do\n  notify owner 'hi'\nend").errors[0]
 
     assert (error.code, error.hint) == ("E_UNEXPECTED_CHARACTER", 'strings use double quotes: "…"')
+
+
+def test_parse_partial_keeps_the_automations_that_parse() -> None:
+    text = 'automation "a" when Deal created\n  stop\nend\nautomation "b" when Deal created do stop end'
+
+    program, errors = parse_partial(text, "d.craft")
+
+    assert [item.name.value for item in program.items] == ["b"]
+    assert [e.code for e in errors] == ["E_SYNTAX"]
