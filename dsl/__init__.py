@@ -1,7 +1,9 @@
-"""The ``.craft`` language: grammar, AST, checker, compiler to plans, and expression evaluator.
+"""The ``.craft`` language (spec/craft-language.md): grammar, AST, parser, checker and formatter.
 
-Knows nothing of storage: programs are checked against a schema protocol that ``metamodel`` implements.
-Other packages import only the names below; lark never leaves :mod:`dsl.parser`.
+Knows nothing of storage: programs are checked against :class:`SchemaProtocol`, which ``metamodel``
+implements.  Other packages import only the names below; lark never leaves :mod:`dsl.parser`, and every
+bad input ends in :class:`CraftErrors` (coded, placed ``file:line:col``, with a hint).  The compiler to
+plans and the expression evaluators are still to come (issue 3).
 """
 
 from dsl.checker import check, check_files, check_program, dependencies
