@@ -62,9 +62,15 @@ def field_to_dict(fld: FieldDef) -> dict[str, Any]:
     """One field in the written format: ``{type: ..., required: true, ...}``, defaults left out."""
     out: dict[str, Any] = {"type": fld.type.value}
     for key, value in _field_values(fld):
-        if (key == "default" and fld.has_default) or value not in (None, False, "", []):
+        if (key == "default" and fld.has_default) or not _unset(value):
             out[key] = value
     return out
+
+
+def _unset(value: Any) -> bool:
+    """True for the format's "not given" values.  Not ``value in (None, False, ...)``:
+    ``0 == False``, so that test would drop ``min: 0`` and every other zero."""
+    return value is None or value is False or (isinstance(value, str | list | tuple) and not value)
 
 
 def _stage_to_dict(stage: StageDef) -> dict[str, Any]:

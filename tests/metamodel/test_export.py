@@ -17,6 +17,7 @@ from metamodel.migrate import apply_blueprint, export_workspace, plan_blueprint,
 from metamodel.serialize import blueprint_to_dict
 
 SPEC_EXAMPLE = Path(__file__).parent / "fixtures" / "spec_example"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def round_trip(bp: Blueprint) -> Blueprint:
@@ -38,6 +39,23 @@ def test_defaults_of_every_kind_survive_the_round_trip() -> None:
         FieldDef("tags", FieldType.TAGS, label="tags", default=["a", "b"], has_default=True),
         FieldDef("paid", FieldType.BOOLEAN, label="paid", default=False, has_default=True),
     )),))
+    assert round_trip(bp) == bp
+
+
+def test_zero_bounds_and_probabilities_survive_the_round_trip() -> None:
+    bp = parse_blueprint(
+        "entities:\n  Deal:\n    fields:\n"
+        "      amount: {type: money, currency: EUR, min: 0, max: 0}\n"
+        "      score: {type: integer, min: -5, max: 0, default: 0}\n"
+        "    pipelines:\n      sales:\n        stages:\n"
+        "          - {code: new, probability: 0}\n          - {code: won, kind: won}\n")
+    assert round_trip(bp) == bp
+
+
+@pytest.mark.parametrize("example", sorted(p.parent for p in EXAMPLES.glob("*/blueprint.yaml")),
+                         ids=lambda p: p.name)
+def test_every_example_blueprint_survives_the_round_trip(example: Path) -> None:
+    bp = load_blueprint(example)
     assert round_trip(bp) == bp
 
 
@@ -75,3 +93,13 @@ def test_a_changed_craft_file_is_a_plan_line(engine: Engine, workspace: str, tmp
 def test_exporting_an_unknown_workspace_is_not_found(engine: Engine) -> None:
     with pytest.raises(WorkspaceNotFound):
         export_workspace(engine, "nosuchworkspace")
+
+
+@pytest.mark.parametrize("example", sorted(p.parent for p in EXAMPLES.glob("*/blueprint.yaml")),
+                         ids=lambda p: p.name)
+def test_applying_an_example_twice_plans_nothing_the_second_time(engine: Engine, workspace: str,
+                                                                  example: Path) -> None:
+    bp = load_blueprint(example)
+    apply_blueprint(engine, bp, workspace)
+    again = plan_blueprint(engine, bp, workspace)
+    assert again.is_empty, again.lines
