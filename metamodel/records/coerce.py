@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
+from metamodel.blueprint import validate_record_input
 from metamodel.definitions import COMPUTED, EntityDef, FieldDef, FieldType
 
 Coercer = Callable[[Any], Any]
@@ -247,8 +248,19 @@ def _many(fld: FieldDef) -> Coercer:
     return coerce
 
 
+class UserEmail(str):
+    """A user named by email (forms and imports know emails, not ids); ``write`` resolves it."""
+
+    __slots__ = ()
+
+
 def _user(_fld: FieldDef) -> Coercer:
-    return lambda value: coerce_id(value, "user")
+    def coerce(value: Any) -> int | UserEmail:
+        if isinstance(value, str) and "@" in value:
+            return UserEmail(value.strip().lower())
+        return coerce_id(value, "user")
+
+    return coerce
 
 
 def _computed(_fld: FieldDef) -> Coercer:
@@ -286,37 +298,52 @@ class FieldRules:
     coercers: Mapping[str, Coercer]
     required: frozenset[str]
     defaults: Mapping[str, Any]
+    many: frozenset[str]
+    tags: frozenset[str]
 
     def coerce(self, values: Mapping[str, Any], *, partial: bool) -> tuple[dict[str, Any], dict[str, str]]:
         """Coerced values and the problems found, field by field (all of them).
 
-        ``partial`` is an update: absent fields keep their value, but a required
-        field may still not be emptied.  On create, defaults fill absent fields.
+        The shape of the input is judged by the entity's JSON Schema
+        (``validate_record_input``), the one check every surface shares; what
+        passes it is converted here (text to Decimal/date, tags normalised, ids
+        parsed).  ``partial`` is an update: absent fields keep their value.
+        On create, defaults fill absent fields.
         """
-        source = values if partial else {**self._fresh_defaults(), **values}
+        given = self._normalised_tags(values)
+        problems = {name: self._unknown(name) if self._is_unknown(name) else reason
+                    for name, reason in validate_record_input(self.entity, given, partial=partial).items()}
+        source = given if partial else {**self._fresh_defaults(), **given}
         out: dict[str, Any] = {}
-        problems: dict[str, str] = {}
         for name, raw in source.items():
             coerce = self.coercers.get(name)
-            if coerce is None:
-                problems[name] = self._unknown(name)
+            if name in problems or coerce is None:
+                problems.setdefault(name, self._unknown(name))
             elif _is_blank(raw):
                 if name in self.required:
                     problems[name] = "is required"
                 else:
-                    out[name] = [] if self.entity_field_type(name) is FieldType.MANY else None
+                    out[name] = [] if name in self.many else None
             else:
                 try:
                     out[name] = coerce(raw)
                 except Invalid as exc:
                     problems[name] = str(exc)
-        if not partial:
-            problems.update({n: "is required" for n in self.required if n not in source})
         return out, problems
 
-    def entity_field_type(self, name: str) -> FieldType | None:
-        fld = self.entity.find_field(name)
-        return fld.type if fld else None
+    def _normalised_tags(self, values: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Tags are normalised before they are judged: duplicates and blanks are dropped, not refused."""
+        if not self.tags.intersection(values):
+            return values
+        given = dict(values)
+        for name in self.tags.intersection(values):
+            if isinstance(given[name], list | tuple):
+                with contextlib.suppress(Invalid):
+                    given[name] = self.coercers[name](given[name])
+        return given
+
+    def _is_unknown(self, name: str) -> bool:
+        return name not in self.coercers and name not in READ_ONLY_BUILTINS
 
     def _fresh_defaults(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, list) else v for k, v in self.defaults.items()}
@@ -336,4 +363,6 @@ def build_rules(entity: EntityDef) -> FieldRules:
     defaults = {f.name: coercers[f.name](f.default) for f in entity.fields
                 if f.has_default and f.default is not None and f.type not in COMPUTED}
     required = frozenset(f.name for f in entity.fields if f.required and f.type not in COMPUTED)
-    return FieldRules(entity, coercers, required, defaults)
+    many = frozenset(f.name for f in entity.fields if f.type is FieldType.MANY)
+    tags = frozenset(f.name for f in entity.fields if f.type is FieldType.TAGS)
+    return FieldRules(entity, coercers, required, defaults, many, tags)

@@ -21,15 +21,17 @@ from metamodel.clock import Clock
 from metamodel.definitions import PipelineDef
 from metamodel.errors import UnknownStage, ValidationFailed, VersionConflict
 from metamodel.records.actor import Actor
+from metamodel.records.coerce import UserEmail
 from metamodel.records.direct import direct
 from metamodel.records.events import StageMove, WriteEvent, record_event
 from metamodel.records.plan import WritePlan, exists_for, load_many, load_row, not_found, plan_for
 from metamodel.storage.catalog import WorkspaceMeta
 from metamodel.storage.system_tables import users
 
-_USERS_EXIST = sa.select(users.c.id).where(
+_USERS_FIND = sa.select(users.c.id, sa.func.lower(users.c.email)).where(
     users.c.workspace == sa.bindparam("ws"), users.c.active.is_(True),
-    users.c.id.in_(sa.bindparam("ids", expanding=True)))
+    sa.or_(users.c.id.in_(sa.bindparam("ids", expanding=True)),
+           sa.func.lower(users.c.email).in_(sa.bindparam("emails", expanding=True))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +57,11 @@ def _live_ids(conn: Connection, plan: WritePlan, target: str, ids: list[int]) ->
     return {row[0] for row in stmt.execute(conn, {f"id{k}": i for k, i in enumerate(ids)})}
 
 
-def check_links(conn: Connection, plan: WritePlan, values: Mapping[str, Any]) -> dict[str, str]:
-    """Problems with references, many-links and users: one query per target entity, not per field."""
+def check_links(conn: Connection, plan: WritePlan, values: dict[str, Any]) -> dict[str, str]:
+    """Problems with references, many-links and users: one query per target entity, not per field.
+
+    Users given by email are replaced by their ids in ``values``.
+    """
     wanted: dict[str, list[tuple[str, list[int]]]] = {}
     for name, target in plan.references.items():
         value = values.get(name)
@@ -66,10 +71,29 @@ def check_links(conn: Connection, plan: WritePlan, values: Mapping[str, Any]) ->
     for target, uses in wanted.items():
         found = _live_ids(conn, plan, target, _all_ids(uses))
         _report_missing(uses, found, f"no {target} with id", problems)
-    people = [(n, [values[n]]) for n in plan.user_fields if values.get(n) is not None]
+    people = {n: values[n] for n in plan.user_fields if values.get(n) is not None}
     if people:
-        found = set(conn.execute(_USERS_EXIST, {"ws": plan.workspace, "ids": _all_ids(people)}).scalars())
-        _report_missing(people, found, "no active user with id", problems)
+        problems.update(_resolve_users(conn, plan.workspace, people))
+        values.update((n, v) for n, v in people.items() if n not in problems)
+    return problems
+
+
+def _resolve_users(conn: Connection, workspace: str, people: dict[str, Any]) -> dict[str, str]:
+    """Check active users of the workspace by id or email (one query); emails become ids in place."""
+    emails = sorted({v for v in people.values() if isinstance(v, UserEmail)})
+    ids = sorted({v for v in people.values() if not isinstance(v, UserEmail)})
+    rows = conn.execute(_USERS_FIND, {"ws": workspace, "ids": ids, "emails": emails}).all()
+    by_id = {row[0] for row in rows}
+    by_email = {row[1]: row[0] for row in rows}
+    problems: dict[str, str] = {}
+    for name, value in people.items():
+        if isinstance(value, UserEmail):
+            if value in by_email:
+                people[name] = by_email[value]
+            else:
+                problems[name] = f"no active user with email {value}"
+        elif value not in by_id:
+            problems[name] = f"no active user with id {value}"
     return problems
 
 
@@ -188,10 +212,10 @@ def _link(conn: Connection, plan: WritePlan, record_id: int,
             conn.execute(junction.insert(), [{"left_id": record_id, "right_id": i} for i in added])
 
 
-def _raise_problems(conn: Connection, plan: WritePlan, values: Mapping[str, Any],
+def _raise_problems(conn: Connection, plan: WritePlan, values: dict[str, Any],
                     problems: dict[str, str]) -> None:
-    """Add the database checks to the shape problems and raise them all together."""
-    problems.update(check_links(conn, plan, {k: v for k, v in values.items() if k not in problems}))
+    """Add the database checks of the well-formed values to the shape problems; raise them all."""
+    problems.update(check_links(conn, plan, values))
     if problems:
         raise ValidationFailed(problems)
 

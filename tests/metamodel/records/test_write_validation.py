@@ -21,36 +21,30 @@ def _refused(store: RecordStore, entity: str, values: dict[str, Any]) -> dict[st
     return info.value.fields
 
 
-@pytest.mark.parametrize(("field", "value", "reason"), [
-    ("amount", "lots", "must be a number"),
-    ("amount", True, "must be a number"),
-    ("amount", "1e30", "is too large"),
-    ("paid", "yes", "must be true or false"),
-    ("due_on", "31.03.2026", "must be a date like 2026-03-31"),
-    ("closes_at", "tomorrow", "must be a date and time like 2026-03-31T14:30:00Z"),
-    ("channels", "email", "must be a list of: email, phone, chat"),
-    ("channels", ["email", "fax"], "fax not allowed: must be among email, phone, chat"),
-    ("contact", "abc", "must be the id of a Contact"),
-    ("title", 42, "must be text"),
+@pytest.mark.parametrize(("field", "value"), [
+    ("amount", "lots"), ("amount", True), ("amount", "1e30"), ("amount", 1e30), ("rate", float("inf")),
+    ("paid", "yes"), ("due_on", "31.03.2026"), ("closes_at", "tomorrow"), ("channels", "email"),
+    ("channels", ["email", "fax"]), ("channels", ["email", "email"]), ("contact", "abc"),
+    ("contact", 0), ("title", 42), ("title", ["Sofa"]),
 ])
-def test_wrong_type_is_refused_with_reason(store: RecordStore, count_rows: Counter, field: str,
-                                           value: Any, reason: str) -> None:
-    assert _refused(store, "Deal", {"title": "Sofa", field: value}) == {field: reason}
+def test_wrong_type_is_refused_on_its_field(store: RecordStore, count_rows: Counter, field: str,
+                                            value: Any) -> None:
+    assert list(_refused(store, "Deal", {"title": "Sofa", field: value})) == [field]
     assert count_rows("Deal") == NOTHING
 
 
-@pytest.mark.parametrize(("field", "value", "reason"), [
-    ("score", "12.5", "must be a whole number"),
-    ("score", 101, "must be at most 100"),
-    ("score", -1, "must be at least 0"),
-    ("email", "ivan-at-acme", "must be an email address like name@example.com"),
-    ("phone", "call me", "must be a phone number such as +1 555 123 4567"),
-    ("tags", "vip", "must be a list of tags (text)"),
-    ("profile", {"x": float("nan")}, "must be a JSON value (object, list, text, number, true/false)"),
-    ("partners", 5, "must be a list of Company ids"),
+@pytest.mark.parametrize(("field", "value"), [
+    ("score", "12.5"), ("score", 12.5), ("score", 101), ("score", -1), ("email", "ivan-at-acme"),
+    ("phone", "call me"), ("tags", "vip"), ("tags", [1, 2]), ("profile", {"x": float("nan")}),
+    ("partners", 5), ("partners", ["x"]), ("birthday", "2026-02-30"),
 ])
-def test_contact_field_rules(store: RecordStore, field: str, value: Any, reason: str) -> None:
-    assert _refused(store, "Contact", {"name": "Ivan", field: value}) == {field: reason}
+def test_contact_field_rules(store: RecordStore, count_rows: Counter, field: str, value: Any) -> None:
+    assert list(_refused(store, "Contact", {"name": "Ivan", field: value})) == [field]
+    assert count_rows("Contact") == NOTHING
+
+
+def test_bounds_are_named_in_reason(store: RecordStore) -> None:
+    assert _refused(store, "Contact", {"name": "Ivan", "score": 101}) == {"score": "must be at most 100"}
 
 
 def test_url_must_be_web_address(store: RecordStore) -> None:
@@ -96,8 +90,7 @@ def test_platform_columns_cannot_be_written(store: RecordStore) -> None:
 
 
 def test_computed_field_cannot_be_written(store: RecordStore, count_rows: Counter) -> None:
-    assert _refused(store, "Deal", {"title": "Sofa", "margin": 5}) == {
-        "margin": "is computed from other fields and cannot be written"}
+    assert list(_refused(store, "Deal", {"title": "Sofa", "margin": 5})) == ["margin"]
     assert count_rows("Deal") == NOTHING
 
 
@@ -139,6 +132,14 @@ def test_user_field_needs_active_user_of_workspace(store: RecordStore, add_user:
                       "owner": f"no active user with id {other}"}
     active = add_user("oleg@acme.test")
     assert store.create("Contact", {"name": "Ivan", "assistant": active})["assistant"] == active
+
+
+def test_user_may_be_named_by_email(store: RecordStore, add_user: Callable[..., int]) -> None:
+    oleg = add_user("Oleg@acme.test")
+    contact = store.create("Contact", {"name": "Ivan", "assistant": "oleg@ACME.test", "owner": oleg})
+    assert (contact["assistant"], contact["owner"]) == (oleg, oleg)
+    assert _refused(store, "Contact", {"name": "Ivan", "assistant": "nobody@acme.test"}) == {
+        "assistant": "no active user with email nobody@acme.test"}
 
 
 def test_unique_violation_is_refused_on_field(store: RecordStore, count_rows: Counter) -> None:
