@@ -30,15 +30,12 @@ READ_ONLY_BUILTINS = frozenset(
 #: Built-in columns a caller may write (``pipeline``/``stage`` only where the entity has pipelines).
 WRITABLE_BUILTINS = ("owner", "pipeline", "stage")
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-_PHONE = re.compile(r"^\+?[0-9 ().\-]{5,40}$")
 _INTEGER_TEXT = re.compile(r"^[+-]?\d+$")
 _BIGINT = 2**63
 _WIDE = Context(prec=60)
 #: (scale, largest integer digits) of the Numeric columns of money and decimal fields.
 _NUMERIC_SHAPE = {FieldType.MONEY: (2, 16), FieldType.DECIMAL: (10, 20)}
-#: Column widths of the types whose SQL type has a fixed length.
+#: Column widths of the types whose SQL type has a fixed length (the schema knows only max_length).
 _COLUMN_LIMITS = {FieldType.EMAIL: 320, FieldType.PHONE: 64, FieldType.URL: 2048, FieldType.ENUM: 255}
 
 
@@ -46,38 +43,18 @@ class Invalid(ValueError):
     """A value that does not fit its field; the message is the reason shown to the user."""
 
 
-def _number_text(value: Decimal) -> str:
-    return format(value.normalize(), "f")
-
-
 def _text(fld: FieldDef) -> Coercer:
+    """Text as given; formats and ``max_length`` are the schema's, the column width is checked here."""
     limit = fld.max_length or _COLUMN_LIMITS.get(fld.type)
-    pattern, reason = {
-        FieldType.EMAIL: (_EMAIL, "must be an email address like name@example.com"),
-        FieldType.URL: (_URL, "must be a web address starting with http:// or https://"),
-        FieldType.PHONE: (_PHONE, "must be a phone number such as +1 555 123 4567"),
-    }.get(fld.type, (None, ""))
 
     def coerce(value: Any) -> str:
         if not isinstance(value, str):
             raise Invalid("must be text")
-        text: str = value
-        if pattern is not None:
-            text = text.strip()
-            if not pattern.match(text):
-                raise Invalid(reason)
-        if limit is not None and len(text) > limit:
+        if limit is not None and len(value) > limit:
             raise Invalid(f"must be at most {limit} characters")
-        return text
+        return value
 
     return coerce
-
-
-def _check_bounds(fld: FieldDef, value: int | Decimal) -> None:
-    if fld.min is not None and value < fld.min:
-        raise Invalid(f"must be at least {_number_text(fld.min)}")
-    if fld.max is not None and value > fld.max:
-        raise Invalid(f"must be at most {_number_text(fld.max)}")
 
 
 def _whole(value: Any) -> int:
@@ -93,15 +70,9 @@ def _whole(value: Any) -> int:
     raise Invalid("must be a whole number")
 
 
-def _integer(fld: FieldDef) -> Coercer:
-    def coerce(value: Any) -> int:
-        number = _whole(value)
-        if not -_BIGINT <= number < _BIGINT:
-            raise Invalid("is too large")
-        _check_bounds(fld, number)
-        return number
-
-    return coerce
+def _integer(_fld: FieldDef) -> Coercer:
+    """Bounds (min/max and the 64-bit range) are the schema's; this converts ``"12"``/``12.0``."""
+    return _whole
 
 
 def _to_decimal(value: Any) -> Decimal:
@@ -118,6 +89,7 @@ def _to_decimal(value: Any) -> Decimal:
 
 
 def _decimal(fld: FieldDef) -> Coercer:
+    """A Decimal at the column's scale; the column's precision is checked here, min/max by the schema."""
     scale, digits = _NUMERIC_SHAPE[fld.type]
     quantum = Decimal(1).scaleb(-scale)
     ceiling = Decimal(10) ** digits
@@ -126,9 +98,7 @@ def _decimal(fld: FieldDef) -> Coercer:
         number = _to_decimal(value)
         if abs(number) >= ceiling:
             raise Invalid("is too large")
-        number = number.quantize(quantum, rounding=ROUND_HALF_UP, context=_WIDE)
-        _check_bounds(fld, number)
-        return number
+        return number.quantize(quantum, rounding=ROUND_HALF_UP, context=_WIDE)
 
     return coerce
 
@@ -170,16 +140,9 @@ def _datetime(_fld: FieldDef) -> Coercer:
     return coerce
 
 
-def _enum(fld: FieldDef) -> Coercer:
-    options = frozenset(fld.options)
-    reason = "must be one of: " + ", ".join(fld.options)
-
-    def coerce(value: Any) -> str:
-        if not isinstance(value, str) or value not in options:
-            raise Invalid(reason)
-        return value
-
-    return coerce
+def _option(_fld: FieldDef) -> Coercer:
+    """Enum values are stored as given: the schema has already held them against the options."""
+    return lambda value: value
 
 
 def _string_list(value: Any, reason: str) -> list[str]:
@@ -188,18 +151,9 @@ def _string_list(value: Any, reason: str) -> list[str]:
     return list(value)
 
 
-def _multi_enum(fld: FieldDef) -> Coercer:
-    options = frozenset(fld.options)
-    allowed = ", ".join(fld.options)
-
-    def coerce(value: Any) -> list[str]:
-        items = _string_list(value, f"must be a list of: {allowed}")
-        wrong = [v for v in items if v not in options]
-        if wrong:
-            raise Invalid(f"{', '.join(wrong)} not allowed: must be among {allowed}")
-        return list(dict.fromkeys(items))
-
-    return coerce
+def _options(_fld: FieldDef) -> Coercer:
+    """Multi-enum values: the options and their uniqueness are the schema's; stored as a list."""
+    return lambda value: list(value)
 
 
 def _tags(_fld: FieldDef) -> Coercer:
@@ -274,7 +228,7 @@ _BUILDERS: dict[FieldType, Callable[[FieldDef], Coercer]] = {
     FieldType.STRING: _text, FieldType.TEXT: _text, FieldType.EMAIL: _text, FieldType.URL: _text,
     FieldType.PHONE: _text, FieldType.INTEGER: _integer, FieldType.DECIMAL: _decimal,
     FieldType.MONEY: _decimal, FieldType.BOOLEAN: _boolean, FieldType.DATE: _date,
-    FieldType.DATETIME: _datetime, FieldType.ENUM: _enum, FieldType.MULTI_ENUM: _multi_enum,
+    FieldType.DATETIME: _datetime, FieldType.ENUM: _option, FieldType.MULTI_ENUM: _options,
     FieldType.TAGS: _tags, FieldType.JSON: _json, FieldType.REFERENCE: _reference,
     FieldType.MANY: _many, FieldType.USER: _user, FieldType.FORMULA: _computed,
     FieldType.ROLLUP: _computed,
