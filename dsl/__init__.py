@@ -1,15 +1,57 @@
-"""The ``.craft`` language (spec/craft-language.md): grammar, AST, parser, checker and formatter.
+"""The ``.craft`` language (spec/craft-language.md): grammar, AST, parser, checker, formatter, compiler.
 
 Knows nothing of storage: programs are checked against :class:`SchemaProtocol`, which ``metamodel``
 implements.  Other packages import only the names below; lark never leaves :mod:`dsl.parser`, and every
-bad input ends in :class:`CraftErrors` (coded, placed ``file:line:col``, with a hint).  The compiler to
-plans and the expression evaluators are still to come (issue 3).
+bad input ends in :class:`CraftErrors` (coded, placed ``file:line:col``, with a hint).
+:func:`compile_program` turns a checked program into a :class:`ProgramPlan` (:mod:`dsl.plan`), the
+versioned JSON-serialisable data the workflow engine runs.  The expression evaluators are still to
+come (issue 3).
 """
 
 from dsl.checker import check, check_files, check_program, dependencies
+from dsl.compiler import compile_program
 from dsl.errors import CODES, CraftError, CraftErrors
 from dsl.format import format_expression, format_program
 from dsl.parser import parse, parse_expression, parse_partial
+from dsl.plan import (
+    OPS,
+    WAITING_OPS,
+    AddTagOp,
+    ApprovalOp,
+    Assign,
+    AssignOp,
+    AutomationPlan,
+    Binding,
+    CallWebhookOp,
+    CreateOp,
+    CreateTaskOp,
+    Entry,
+    ExprRef,
+    Instruction,
+    JumpIfFalseOp,
+    JumpOp,
+    MoveOp,
+    NotifyOp,
+    ProcessPlan,
+    ProgramPlan,
+    Recipient,
+    RecordRef,
+    RemoveTagOp,
+    Schedule,
+    SendOp,
+    SetOp,
+    StartProcessOp,
+    StopOp,
+    TaskOp,
+    TriggerPlan,
+    UpdateOp,
+    WaitOp,
+    WaitUntilOp,
+    Where,
+    plan_from_json,
+    plan_to_json,
+)
+from dsl.plan_upgrade import PLAN_FORMAT, UPGRADERS, Upgraders
 from dsl.schema import FieldInfo, FormInfo, SchemaProtocol, StaticSchema, Use
 
 __all__ = [
@@ -35,4 +77,48 @@ __all__ = [
     "parse",
     "parse_expression",
     "parse_partial",
+]
+
+# compiling to plans (dsl.plan: the plan, its parts and instructions) and their JSON
+__all__ += [
+    "OPS",
+    "PLAN_FORMAT",
+    "UPGRADERS",
+    "WAITING_OPS",
+    "AddTagOp",
+    "ApprovalOp",
+    "Assign",
+    "AssignOp",
+    "AutomationPlan",
+    "Binding",
+    "CallWebhookOp",
+    "CreateOp",
+    "CreateTaskOp",
+    "Entry",
+    "ExprRef",
+    "Instruction",
+    "JumpIfFalseOp",
+    "JumpOp",
+    "MoveOp",
+    "NotifyOp",
+    "ProcessPlan",
+    "ProgramPlan",
+    "Recipient",
+    "RecordRef",
+    "RemoveTagOp",
+    "Schedule",
+    "SendOp",
+    "SetOp",
+    "StartProcessOp",
+    "StopOp",
+    "TaskOp",
+    "TriggerPlan",
+    "UpdateOp",
+    "Upgraders",
+    "WaitOp",
+    "WaitUntilOp",
+    "Where",
+    "compile_program",
+    "plan_from_json",
+    "plan_to_json",
 ]
