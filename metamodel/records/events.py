@@ -125,20 +125,26 @@ class WriteEvent:
     stage: StageMove | None = None
 
 
-def record_event(conn: Connection, event: WriteEvent) -> None:
-    """Write the history rows, stage-history rows and the single outbox row of ``event``."""
+def event_values(event: WriteEvent) -> dict[str, Any]:
+    """The named values every event statement binds (history rows as field{i}/old{i}/new{i})."""
     safe = {name: (json_safe(old), json_safe(new)) for name, (old, new) in event.changes.items()}
     values: dict[str, Any] = {
         "workspace": event.workspace, "entity": event.entity, "record_id": event.record_id,
         "version": event.version, "actor": event.actor, "at": event.at, "kind": event.kind,
-        "payload": _payload(event, safe)}
+        "payload": _payload(event, safe), "history_rows": len(safe)}
     for i, (name, (old, new)) in enumerate(safe.items()):
         values[f"field{i}"], values[f"old{i}"], values[f"new{i}"] = name, old, new
+    if event.stage is not None:
+        values["pipeline"], values["stage"] = event.stage.pipeline, event.stage.stage
+    return values
+
+
+def record_event(conn: Connection, event: WriteEvent) -> None:
+    """Write the history rows, stage-history rows and the single outbox row of ``event``."""
+    values = event_values(event)
     move = event.stage
-    if move is not None:
-        values["pipeline"], values["stage"] = move.pipeline, move.stage
-    shape = _statements(len(safe), move is not None, move is not None and move.from_stage is not None,
-                        conn.dialect.name == "postgresql")
+    shape = _statements(values["history_rows"], move is not None,
+                        move is not None and move.from_stage is not None, conn.dialect.name == "postgresql")
     for stmt in shape:
         direct(stmt, conn.dialect).execute(conn, values)
 
