@@ -16,6 +16,7 @@ from metamodel.blueprint.build import build_blueprint
 from metamodel.blueprint.checks import find_duplicates, run_checks
 from metamodel.blueprint.reader import Reader
 from metamodel.blueprint.yaml_positions import Located, load_located
+from metamodel.craft_schema import craft_problems
 from metamodel.definitions import Blueprint
 from metamodel.errors import BlueprintInvalid, Place, Problem
 
@@ -28,7 +29,9 @@ def _analyse(text: str, file: str, base_dir: Path | None, source: str) -> tuple[
     doc = load_located(text, file)
     reader = Reader(doc)
     blueprint = build_blueprint(reader, source)
-    problems = [*reader.problems, *run_checks(blueprint, reader), *_check_automations(doc, base_dir)]
+    listed, found = _check_automations(doc, base_dir)
+    problems = [*reader.problems, *run_checks(blueprint, reader), *found]
+    problems += _check_craft_files(blueprint, listed, base_dir)
     return blueprint, sorted(problems, key=lambda p: (p.place.file, p.place.line, p.place.col))
 
 
@@ -44,11 +47,11 @@ def _automation_issue(entry: str, base_dir: Path | None) -> str | None:
     return None
 
 
-def _check_automations(doc: Located, base_dir: Path | None) -> list[Problem]:
-    """Each listed .craft file must exist inside the blueprint directory (its content is the DSL's job)."""
+def _check_automations(doc: Located, base_dir: Path | None) -> tuple[list[tuple[str, Place]], list[Problem]]:
+    """Each listed .craft file must exist inside the blueprint directory; returns the usable entries too."""
     items: Any = doc.data.get("automations") if isinstance(doc.data, dict) else None
     if not isinstance(items, list):
-        return []
+        return [], []
     found: list[Problem] = []
     entries: list[tuple[str, Place]] = []
     for index, entry in enumerate(items):
@@ -59,7 +62,28 @@ def _check_automations(doc: Located, base_dir: Path | None) -> list[Problem]:
         issue = _automation_issue(entry, base_dir)
         if issue:
             found.append(Problem(codes.AUTOMATION_NOT_FOUND, issue, place))
-    return found + find_duplicates(entries, "automation")
+    usable = [(e, p) for e, p in dict(entries).items() if not _automation_issue(e, base_dir)]
+    return usable, found + find_duplicates(entries, "automation")
+
+
+def _check_craft_files(blueprint: Blueprint, entries: list[tuple[str, Place]],
+                       base_dir: Path | None) -> list[Problem]:
+    """The language's errors in the listed files, checked together against this blueprint.
+
+    Places name each file as the YAML's is named (the directory as given, then the entry), so
+    editors and ``stagecraft check`` jump to both kinds of problem alike.
+    """
+    if base_dir is None:
+        return []
+    sources: dict[str, str] = {}
+    found: list[Problem] = []
+    for entry, place in entries:
+        path = base_dir / entry
+        try:
+            sources[str(path)] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            found.append(Problem(codes.AUTOMATION_NOT_FOUND, f"cannot read {path}: {exc}", place))
+    return found + craft_problems(blueprint, sources)
 
 
 def check_blueprint_text(text: str, file: str = BLUEPRINT_FILE, *,
