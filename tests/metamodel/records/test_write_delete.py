@@ -68,6 +68,18 @@ def test_restore_brings_record_back(store: RecordStore) -> None:
     assert store.get("Car", car["id"]) == restored
 
 
+def test_restore_of_live_record_changes_nothing(store: RecordStore, count_rows: Counter) -> None:
+    car = store.create("Car", {"plate": "A1"})
+    before = count_rows("Car")
+    assert store.restore("Car", car["id"]) == car
+    assert count_rows("Car") == before
+
+
+def test_restore_of_missing_record_is_not_found(store: RecordStore) -> None:
+    with pytest.raises(NotFound):
+        store.restore("Car", 4242)
+
+
 def test_delete_with_stale_version_conflicts(store: RecordStore) -> None:
     car = store.create("Car", {"plate": "A1"})
     store.update("Car", car["id"], {"model": "Lada"})
