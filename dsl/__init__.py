@@ -9,7 +9,7 @@ come (issue 3).
 """
 
 from dsl.checker import check, check_files, check_program, dependencies
-from dsl.compiler import compile_program
+from dsl.compiler import compile_files, compile_program
 from dsl.errors import CODES, CraftError, CraftErrors
 from dsl.format import format_expression, format_program
 from dsl.parser import parse, parse_expression, parse_partial
@@ -50,6 +50,7 @@ from dsl.plan import (
     Where,
     plan_from_json,
     plan_to_json,
+    trigger_index,
 )
 from dsl.plan_upgrade import PLAN_FORMAT, UPGRADERS, Upgraders
 from dsl.schema import FieldInfo, FormInfo, SchemaProtocol, StaticSchema, Use
@@ -118,7 +119,9 @@ __all__ += [
     "WaitOp",
     "WaitUntilOp",
     "Where",
+    "compile_files",
     "compile_program",
     "plan_from_json",
     "plan_to_json",
+    "trigger_index",
 ]

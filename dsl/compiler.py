@@ -18,14 +18,15 @@ Without ``else`` the last branch falls through to ``END`` and has no ``jump``.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import replace
 
 from dsl import ast as a
 from dsl._check_expr import Scope, expr_type
-from dsl.checker import check
+from dsl.checker import check, check_files
 from dsl.errors import CraftError, CraftErrors
 from dsl.format import format_expression
+from dsl.parser import parse
 from dsl.plan import (
     AddTagOp,
     ApprovalOp,
@@ -76,8 +77,29 @@ def compile_program(program: a.Program, schema: SchemaProtocol, *,
     another file (as for :func:`dsl.check`).
     """
     check(program, schema, processes=processes)
-    automations = tuple(_automation(item, schema) for item in program.automations)
-    return make_plan(automations, tuple(_process(item, schema) for item in program.processes))
+    return _plan([program], schema)
+
+
+def compile_files(sources: Mapping[str, str], schema: SchemaProtocol) -> ProgramPlan:
+    """One plan for all ``.craft`` files of a blueprint (file name -> text), in file-name order.
+
+    Why one plan: a workspace's automations change together when a blueprint is applied, so the
+    engine pins each instance to one digest, and ``start process`` may name a process of any file.
+    Raises :class:`CraftErrors` with every problem of every file (as :func:`dsl.check_files`).
+    """
+    errors = check_files(sources, schema)
+    if errors:
+        raise CraftErrors(errors)
+    return _plan((parse(sources[file], file) for file in sorted(sources)), schema)
+
+
+def _plan(programs: Iterable[a.Program], schema: SchemaProtocol) -> ProgramPlan:
+    automations: list[AutomationPlan] = []
+    processes: list[ProcessPlan] = []
+    for program in programs:
+        automations.extend(_automation(item, schema) for item in program.automations)
+        processes.extend(_process(item, schema) for item in program.processes)
+    return make_plan(tuple(automations), tuple(processes))
 
 
 def _automation(item: a.Automation, schema: SchemaProtocol) -> AutomationPlan:
@@ -322,4 +344,4 @@ class _Body:
         return None
 
 
-__all__ = ["compile_program"]
+__all__ = ["compile_files", "compile_program"]

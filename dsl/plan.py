@@ -351,6 +351,15 @@ class ProgramPlan:
         return next((x for x in self.processes if x.name == name), None)
 
 
+def trigger_index(plan: ProgramPlan) -> dict[tuple[str, str], tuple[AutomationPlan, ...]]:
+    """:meth:`TriggerPlan.index_key` -> the automations under it, in plan order (what the engine keeps
+    per workspace plan, so an event costs the automations that can match it, not all of them)."""
+    index: dict[tuple[str, str], list[AutomationPlan]] = {}
+    for automation in plan.automations:
+        index.setdefault(automation.trigger.index_key(), []).append(automation)
+    return {key: tuple(found) for key, found in index.items()}
+
+
 def make_plan(automations: tuple[AutomationPlan, ...], processes: tuple[ProcessPlan, ...]) -> ProgramPlan:
     """A plan of the current format with its digest computed."""
     body = {"format": PLAN_FORMAT, "automations": encode(automations), "processes": encode(processes)}
