@@ -26,7 +26,8 @@ CODES: dict[str, str] = {
     MISSING_VALUES: "required was added but records have no value",
     TOO_LONG: "max_length was lowered below stored values",
     OPTION_IN_USE: "an enum option was removed while records use it",
-    DEPENDANT_BROKEN: "a formula, rollup, role or form still uses a field that is archived or renamed",
+    DEPENDANT_BROKEN: "a formula, rollup, role, form or automation still uses a field or stage that is "
+                      "archived, renamed, removed or retyped",
     NAME_CLASH: "a rename or a new name collides with an existing or archived name",
     FOREIGN_KEY_BROKEN: "a table rebuild left rows pointing at records that do not exist",
     BAD_MOVE_TARGET: "move_records_to names a stage that is not in the pipeline",

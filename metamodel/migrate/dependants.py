@@ -1,10 +1,13 @@
-"""What uses a field or a stage: formulas, rollups, roles and forms (and, later, automations).
+"""What uses a field or a stage: formulas, rollups, roles, forms, automations and processes.
 
 The plan lists, under every field or stage being archived, renamed or retyped,
 each definition that uses it, and refuses the apply when the *new* blueprint
 still uses a name that will no longer exist.  Sources of uses are a registry
-(``DEPENDANT_SOURCES``): the ``.craft`` language registers one for automations
-when it lands, without this module changing.
+(``DEPENDANT_SOURCES``) of functions of a blueprint.  Automations are the one
+source that also needs text: a blueprint's ``.craft`` files are read next to it
+for the new version but come from the stored metadata for the applied one, so
+the planner passes them in (``files``) and the language's own dependency
+analysis says what each automation uses.
 
 Until the expression language exists, a formula or ``where:`` uses every field
 of its entity whose name appears in it as a whole word; that over-reports
@@ -14,9 +17,10 @@ rarely and never misses a use.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from metamodel.craft_schema import craft_uses
 from metamodel.definitions import Blueprint, EntityDef, FieldType
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -88,6 +92,13 @@ def forms(bp: Blueprint) -> list[Dependency]:
             for name, _ in form.map]
 
 
+def automations(bp: Blueprint, files: Mapping[str, str]) -> list[Dependency]:
+    """Fields and stages each automation and process of ``files`` (entry -> text) uses, by its place."""
+    return [Dependency(found.source, found.use.entity, found.use.name, found.use.kind)
+            for found in craft_uses(bp, files)
+            if found.use.kind in ("field", "stage") and found.use.entity is not None]
+
+
 DEPENDANT_SOURCES: list[DependantSource] = [formulas, rollups, roles, forms]
 
 
@@ -98,6 +109,7 @@ def register_dependants(source: DependantSource) -> DependantSource:
     return source
 
 
-def find_dependants(bp: Blueprint) -> list[Dependency]:
-    """Every use of a field or stage in ``bp``, from every registered source."""
-    return [dep for source in DEPENDANT_SOURCES for dep in source(bp)]
+def find_dependants(bp: Blueprint, files: Mapping[str, str] | None = None) -> list[Dependency]:
+    """Every use of a field or stage in ``bp``, from every registered source and its ``.craft`` files."""
+    found = [dep for source in DEPENDANT_SOURCES for dep in source(bp)]
+    return found + automations(bp, files) if files else found

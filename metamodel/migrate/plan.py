@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from metamodel.craft_schema import craft_problems
 from metamodel.definitions import NUMERIC, Blueprint
 from metamodel.errors import Problem
 from metamodel.migrate import codes
@@ -118,11 +119,13 @@ def _touched(change: FieldChange) -> str | None:
     return "retyped" if change.retyped else None
 
 
-def _dependant_checks(meta: WorkspaceMeta | None, new: Blueprint, d: Diff, found: Findings) -> None:
+def _dependant_checks(meta: WorkspaceMeta | None, new: Blueprint, d: Diff, found: Findings,
+                      files: tuple[tuple[str, str], ...]) -> None:
     """List what uses each touched field or removed stage; refuse what the new blueprint breaks."""
     if meta is None:
         return
-    old_uses, new_uses = find_dependants(meta.blueprint), find_dependants(new)
+    old_uses = find_dependants(meta.blueprint, dict(meta.automation_files))
+    new_uses = find_dependants(new, dict(files))
     for change in d.entities:
         old_entity = change.old.name if change.old is not None else change.name
         for fc in change.fields:
@@ -161,6 +164,18 @@ def _stage_uses(change: EntityChange, uses: list[Dependency], found: Findings) -
                 found.lines.append(f"    used by {dep.source} (stage {dep.name} is removed)")
 
 
+def _automation_checks(new: Blueprint, files: tuple[tuple[str, str], ...], found: Findings) -> None:
+    """Refuse when an automation no longer checks against the new blueprint, naming its .craft place.
+
+    Loading a blueprint directory already refuses this; a blueprint given as an object (an export,
+    the API) reuses the stored files, and only this check stands between it and a broken automation.
+    """
+    for problem in craft_problems(new, dict(files)):
+        found.refuse(codes.DEPENDANT_BROKEN, f"{problem.place.file} no longer fits the blueprint: "
+                     f"{problem.code} {problem.message}", problem.place,
+                     problem.hint or "change the automation too")
+
+
 def _name_clashes(meta: WorkspaceMeta | None, d: Diff, found: Findings) -> None:
     """Refuse a new or renamed name that an archived column or table still occupies."""
     if meta is None:
@@ -192,10 +207,11 @@ def build_plan(conn: Connection, meta: WorkspaceMeta | None, blueprint: Blueprin
     _entity_lines(d.entities, found)
     check_fields(conn, names, d.entities, found)
     stages = check_stages(conn, names, d.entities, meta.pipeline_tables if meta else frozenset(), found)
-    _dependant_checks(meta, blueprint, d, found)
+    files = automation_files(blueprint, meta)
+    _dependant_checks(meta, blueprint, d, found, files)
+    _automation_checks(blueprint, files, found)
     _name_clashes(meta, d, found)
     _section_lines(meta.blueprint if meta else None, blueprint, found)
-    files = automation_files(blueprint, meta)
     _automation_lines(meta.automation_files if meta else (), files, found)
     if not found.lines and meta is not None and meta.blueprint != blueprint:
         found.lines.append("~ definitions: update labels and options that need no table change")

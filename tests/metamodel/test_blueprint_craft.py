@@ -1,13 +1,17 @@
-"""Loading a blueprint checks its .craft files against it and lists their errors with the YAML's."""
+"""Loading a blueprint checks its .craft files against it and lists their errors with the YAML's;
+applying one lists and protects what its automations use."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from metamodel.blueprint import check_blueprint_path, check_blueprint_text, load_blueprint, parse_blueprint
-from metamodel.errors import BlueprintInvalid
+from metamodel.errors import BlueprintInvalid, MigrationRefused, Problem
+from metamodel.migrate import apply_blueprint, apply_blueprint_path, plan_blueprint_path
+from metamodel.storage.catalog import load_workspace_meta
 
 YAML = """\
 entities:
@@ -33,7 +37,7 @@ def blueprint_dir(tmp_path: Path, yaml: str = YAML, **files: str) -> Path:
     return tmp_path
 
 
-def places(problems: list) -> list[tuple[str, str, int, int]]:  # type: ignore[type-arg]
+def places(problems: list[Problem]) -> list[tuple[str, str, int, int]]:
     return [(Path(p.place.file).name, p.code, p.place.line, p.place.col) for p in problems]
 
 
@@ -102,3 +106,94 @@ def test_text_without_a_directory_checks_no_craft_file() -> None:
 def test_missing_craft_file_is_reported_once_not_also_as_a_language_error(tmp_path: Path) -> None:
     (tmp_path / "blueprint.yaml").write_text(YAML, encoding="utf-8")
     assert [p.code for p in check_blueprint_path(tmp_path)] == ["MM.E107"]
+
+
+# --- applying: automations are dependants of the fields and stages they use ---
+
+ORDERS = """\
+workspace: shop
+entities:
+  Order:
+    fields:
+      title: {type: string}
+      amount: {type: money}
+    pipelines:
+      orders:
+        stages:
+          - {code: new, name: New}
+          - {code: awaiting_payment, name: Awaiting payment}
+          - {code: paid, name: Paid, kind: won}
+automations:
+  - automations/orders.craft
+"""
+
+REMINDER = """\
+automation "Payment reminder"
+when Order entered stage awaiting_payment
+do
+  wait 3 days until stage != awaiting_payment
+  notify owner "Order {title} for {amount} is still waiting"
+end
+"""
+
+WITHOUT_STAGE = ORDERS.replace("          - {code: awaiting_payment, name: Awaiting payment}\n", "")
+LATER_REMINDER = REMINDER.replace("entered stage awaiting_payment", "entered stage new").replace(
+    "stage != awaiting_payment", "stage != new")
+
+
+def shop(tmp_path: Path, yaml: str = ORDERS, reminder: str = REMINDER) -> Path:
+    (tmp_path / "blueprint.yaml").write_text(yaml, encoding="utf-8")
+    (tmp_path / "automations").mkdir(exist_ok=True)
+    (tmp_path / "automations" / "orders.craft").write_text(reminder, encoding="utf-8")
+    return tmp_path
+
+
+def version_of(engine: Engine, workspace: str) -> int:
+    return load_workspace_meta(engine, workspace).version
+
+
+def test_plan_lists_the_automation_using_a_renamed_field(engine: Engine, workspace: str,
+                                                         tmp_path: Path) -> None:
+    apply_blueprint_path(engine, shop(tmp_path), workspace)
+    renamed = ORDERS.replace("amount: {type: money}", "total: {type: money, renamed_from: amount}")
+    [plan] = plan_blueprint_path(engine, shop(tmp_path, renamed, REMINDER.replace("{amount}", "{total}")),
+                                 workspace)
+    assert ('    used by automation "Payment reminder" (automations/orders.craft:1) (Order.amount is renamed)'
+            in plan.lines)
+    assert plan.refusals == []
+
+
+def test_plan_lists_the_automation_using_a_removed_stage(engine: Engine, workspace: str,
+                                                         tmp_path: Path) -> None:
+    apply_blueprint_path(engine, shop(tmp_path), workspace)
+    [plan] = plan_blueprint_path(engine, shop(tmp_path, WITHOUT_STAGE, LATER_REMINDER), workspace)
+    assert ('    used by automation "Payment reminder" (automations/orders.craft:1) '
+            "(stage awaiting_payment is removed)") in plan.lines
+
+
+def test_removing_a_stage_an_automation_still_uses_is_refused_at_load(engine: Engine, workspace: str,
+                                                                      tmp_path: Path) -> None:
+    apply_blueprint_path(engine, shop(tmp_path), workspace)
+    with pytest.raises(BlueprintInvalid) as refused:
+        apply_blueprint_path(engine, shop(tmp_path, WITHOUT_STAGE), workspace)
+    assert places(list(refused.value.problems)) == [("orders.craft", "E_UNKNOWN_STAGE", 2, 26),
+                                                    ("orders.craft", "E_UNKNOWN_STAGE", 4, 30)]
+    assert version_of(engine, workspace) == 1
+
+
+def test_removing_a_stage_a_stored_automation_uses_is_refused_by_the_plan(engine: Engine, workspace: str,
+                                                                          tmp_path: Path) -> None:
+    """A blueprint given as an object (an export, the API) keeps the stored .craft files."""
+    apply_blueprint_path(engine, shop(tmp_path), workspace)
+    with pytest.raises(MigrationRefused) as refused:
+        apply_blueprint(engine, parse_blueprint(WITHOUT_STAGE), workspace)
+    first = refused.value.problems[0]
+    assert (first.code, first.place.file, first.place.line) == ("MM.E308", "automations/orders.craft", 2)
+    assert "E_UNKNOWN_STAGE" in first.message
+    assert version_of(engine, workspace) == 1
+
+
+def test_an_unchanged_blueprint_with_automations_plans_nothing(engine: Engine, workspace: str,
+                                                               tmp_path: Path) -> None:
+    apply_blueprint_path(engine, shop(tmp_path), workspace)
+    assert plan_blueprint_path(engine, shop(tmp_path), workspace)[0].is_empty
