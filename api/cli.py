@@ -186,7 +186,7 @@ def serve(
         uvicorn.run(create_app(settings, engine=engine), host=host, port=port)
 
 
-# --- blueprints: check, apply [--plan], export, purge (metamodel.migrate) ---
+# --- blueprints: check, fmt, apply [--plan], export, purge (metamodel.migrate) ---
 
 
 @command()
@@ -203,6 +203,66 @@ def check(
         typer.secho(f"{len(problems)} problem(s) in {path}", fg="red", err=True)
         raise typer.Exit(1)
     typer.echo(f"{path}: no problems")
+
+
+def craft_files(path: Path) -> list[Path]:
+    """The ``.craft`` files ``fmt`` works on: the file itself, or every one under a directory."""
+    if path.is_dir():
+        return sorted(path.rglob("*.craft"))
+    if path.is_file():
+        return [path]
+    raise CommandFailed(f"{path} does not exist")
+
+
+def formatted_text(file: Path) -> tuple[str, str]:
+    """(text as it is, canonical text) of one file; raises ``CraftErrors`` when it does not parse."""
+    import dsl
+
+    text = file.read_text(encoding="utf-8")
+    return text, dsl.format_program(dsl.parse(text, str(file)))
+
+
+@command()
+def fmt(
+    path: Annotated[Path, typer.Argument(help="A .craft file, or a directory whose .craft files to format.")],
+    check_only: Annotated[bool, typer.Option(
+        "--check", help="Change nothing; list the files that would change and exit 1 if there is any.")]
+    = False,
+) -> None:
+    """Rewrite .craft files in their canonical layout (idempotent; the meaning never changes)."""
+    from dsl import CraftErrors
+
+    files = craft_files(path)
+    if not files:
+        raise CommandFailed(f"{path} holds no .craft files")
+    changed: list[Path] = []
+    broken = 0
+    for file in files:
+        try:
+            text, canonical = formatted_text(file)
+        except CraftErrors as errors:
+            broken += 1
+            for error in errors:
+                typer.echo(str(error))
+            continue
+        if canonical != text:
+            changed.append(file)
+            if not check_only:
+                file.write_text(canonical, encoding="utf-8")
+            typer.echo(f"{'would reformat' if check_only else 'formatted'} {file}")
+    report_fmt(len(files), changed, broken, check_only)
+
+
+def report_fmt(total: int, changed: list[Path], broken: int, check_only: bool) -> None:
+    """The closing line of ``fmt``; exit 1 when a file does not parse, or would change under --check."""
+    if broken:
+        typer.secho(f"{broken} file(s) with syntax errors left unchanged", fg="red", err=True)
+        raise typer.Exit(1)
+    if check_only and changed:
+        typer.secho(f"{len(changed)} of {total} file(s) would be reformatted", fg="red", err=True)
+        raise typer.Exit(1)
+    verb = "reformatted" if changed else "already formatted"
+    typer.echo(f"{len(changed) if changed else total} of {total} .craft file(s) {verb}")
 
 
 @command()
