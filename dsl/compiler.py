@@ -19,7 +19,7 @@ Without ``else`` the last branch falls through to ``END`` and has no ``jump``.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from dsl import ast as a
 from dsl._check_expr import Scope, expr_type
@@ -93,26 +93,41 @@ def compile_files(sources: Mapping[str, str], schema: SchemaProtocol) -> Program
     return _plan((parse(sources[file], file) for file in sorted(sources)), schema)
 
 
+@dataclass
+class _Context:
+    """What the bodies of one compilation share: the schema, the entity of each process compiled
+    with them (to refuse ``start process`` on a record of another entity), and the problems found."""
+
+    schema: SchemaProtocol
+    processes: dict[str, str]
+    problems: list[CraftError]
+
+
 def _plan(programs: Iterable[a.Program], schema: SchemaProtocol) -> ProgramPlan:
+    programs = list(programs)
+    context = _Context(schema, {p.name.value: p.entity.name for x in programs for p in x.processes}, [])
     automations: list[AutomationPlan] = []
     processes: list[ProcessPlan] = []
     for program in programs:
-        automations.extend(_automation(item, schema) for item in program.automations)
-        processes.extend(_process(item, schema) for item in program.processes)
+        automations.extend(_automation(item, context) for item in program.automations)
+        processes.extend(_process(item, context) for item in program.processes)
+    if context.problems:
+        raise CraftErrors(context.problems)
     return make_plan(tuple(automations), tuple(processes))
 
 
-def _automation(item: a.Automation, schema: SchemaProtocol) -> AutomationPlan:
-    subject = _subject(item.trigger, schema)
-    body = _Body(f"automation:{item.name.value}", Scope(schema, [], subject, item.trigger))
+def _automation(item: a.Automation, context: _Context) -> AutomationPlan:
+    subject = _subject(item.trigger, context.schema)
+    body = _Body(f"automation:{item.name.value}", Scope(context.schema, [], subject, item.trigger), context)
     trigger = _trigger(item.trigger, body, item.condition)
     body.steps(item.body)
     return AutomationPlan(name=item.name.value, at=_where(item.span), trigger=trigger, subject=subject,
                           bindings=body.binding_plans(), code=tuple(body.code))
 
 
-def _process(item: a.Process, schema: SchemaProtocol) -> ProcessPlan:
-    body = _Body(f"process:{item.name.value}", Scope(schema, [], item.entity.name, None, in_process=True))
+def _process(item: a.Process, context: _Context) -> ProcessPlan:
+    scope = Scope(context.schema, [], item.entity.name, None, in_process=True)
+    body = _Body(f"process:{item.name.value}", scope, context)
     body.steps(item.body)
     return ProcessPlan(name=item.name.value, at=_where(item.span), entity=item.entity.name,
                        bindings=body.binding_plans(), code=tuple(body.code))
@@ -167,17 +182,19 @@ def _seconds(duration: a.Duration) -> int:
     return round(duration.seconds)
 
 
-def _refuse(message: str, span: a.Span) -> CraftErrors:
-    """A program the checker let through but no plan can express (a write to ``old.x``, say)."""
-    return CraftErrors([CraftError("E_TYPE_MISMATCH", message, span, "only fields of records can be set")])
+def _refuse(code: str, message: str, span: a.Span, hint: str | None = None) -> CraftErrors:
+    """A step the checker lets through but no plan can run (a write to ``old.x``, a move in an
+    automation without a subject record); the compilation reports it like a check error."""
+    return CraftErrors([CraftError(code, message, span, hint)])
 
 
 class _Body:
     """Emits the instructions of one automation or process, tracking ``as`` bindings like the checker."""
 
-    def __init__(self, owner: str, scope: Scope) -> None:
+    def __init__(self, owner: str, scope: Scope, context: _Context) -> None:
         self.owner = owner
         self.scope = scope
+        self.context = context
         self.code: list[Instruction] = []
 
     # ----------------------------------------------------------------- operands
@@ -200,7 +217,8 @@ class _Body:
     def record(self, path: a.Path, names: tuple[a.Ident, ...]) -> RecordRef:
         """The record reached by ``names`` (from a binding when the first name is one, else the subject)."""
         if not isinstance(path, a.Path) or path.scope != "record":
-            raise _refuse(f'"{format_expression(path)}" cannot be written', path.span)
+            raise _refuse("E_TYPE_MISMATCH", f'"{format_expression(path)}" cannot be written', path.span,
+                          "only fields of records can be set")
         refs = tuple(n.name for n in names)
         if refs and refs[0] in self.scope.bindings:
             return RecordRef(binding=refs[0], refs=refs[1:])
@@ -210,7 +228,8 @@ class _Body:
         """``a.b.f`` as (the record ``a.b`` reaches, ``f``); a bare binding name is no field."""
         record = self.record(path, path.segments[:-1])
         if len(path.segments) == 1 and path.segments[0].name in self.scope.bindings:
-            raise _refuse(f'"{path.dotted}" is a record bound with "as", not a field', path.span)
+            raise _refuse("E_TYPE_MISMATCH", f'"{path.dotted}" is a record bound with "as", not a field',
+                          path.span, f'set one of its fields, such as "{path.dotted}.owner"')
         return record, path.segments[-1].name
 
     def entries(self, assignments: tuple[a.Assignment, ...]) -> tuple[Entry, ...]:
@@ -228,18 +247,38 @@ class _Body:
         pipelines = self.scope.schema.pipelines(entity)
         return next(name for name, stages in pipelines.items() if stage.name in stages)
 
-    def tags_field(self) -> str:
+    def subject(self, step: a.Step, what: str) -> str:
+        """The subject entity, for steps that act on the subject record; refused without one."""
+        if self.scope.subject is None:
+            raise _refuse("E_UNKNOWN_NAME", f"{what} acts on the subject record, and this automation has "
+                          "none", step.span, 'create a record "as NAME" and "update NAME with …" instead')
+        return self.scope.subject
+
+    def tags_field(self, step: a.Step) -> str:
         """The subject's tags field (the checker has made sure there is one)."""
-        subject = self.scope.subject or ""
-        return next(n for n, f in self.scope.schema.fields(subject).items() if f.type == "tags")
+        fields = self.scope.schema.fields(self.subject(step, "a tag step"))
+        return next(n for n, f in fields.items() if f.type == "tags")
+
+    def process(self, step: a.StartProcessStep) -> str:
+        """The process to start on the subject, refused when it is a process of another entity."""
+        subject, name = self.subject(step, '"start process"'), step.name.value
+        entity = self.context.processes.get(name, subject)
+        if entity != subject:
+            raise _refuse("E_TYPE_MISMATCH", f'process "{name}" runs on {entity} records, not {subject}',
+                          step.name.span)
+        return name
 
     # -------------------------------------------------------------------- steps
     def steps(self, steps: tuple[a.Step, ...]) -> None:
         for step in steps:
             if isinstance(step, a.IfStep):
                 self.if_step(step)
-            else:
+                continue
+            try:
                 self.code.append(self.simple(step))
+            except CraftErrors as refused:  # keep going: report every problem of the compilation
+                self.context.problems.extend(refused)
+                self.code.append(StopOp(at=_where(step.span)))
 
     def if_step(self, step: a.IfStep) -> None:
         exits: list[int] = []
@@ -277,7 +316,7 @@ class _Body:
                     for x in assignments for r, f in [self.field_target(x.target)]))
             case a.MoveStep(stage, pipeline):
                 return MoveOp(at=at, effect_key=key, stage=stage.name,
-                              pipeline=self.pipeline(self.scope.subject or "", stage, pipeline))
+                              pipeline=self.pipeline(self.subject(step, '"move"'), stage, pipeline))
             case a.CreateStep(entity, assignments, binding):
                 values = self.entries(assignments)
                 return CreateOp(at=at, effect_key=key, entity=entity.name, values=values,
@@ -287,7 +326,7 @@ class _Body:
                                 values=self.entries(assignments))
             case a.TagStep(action, tag):
                 tag_op = AddTagOp if action == "add" else RemoveTagOp
-                return tag_op(at=at, effect_key=key, field=self.tags_field(), tag=self.expr(tag))
+                return tag_op(at=at, effect_key=key, field=self.tags_field(step), tag=self.expr(tag))
             case a.AssignStep(target, strategy, group):
                 record, field = self.field_target(target)
                 return AssignOp(at=at, effect_key=key, record=record, field=field, group=group.value,
@@ -328,8 +367,8 @@ class _Body:
             case a.WaitUntilStep(condition, timeout):
                 return WaitUntilOp(at=at, condition=self.expr(condition),
                                    timeout_seconds=_seconds(timeout) if timeout is not None else None)
-            case a.StartProcessStep(name):
-                return StartProcessOp(at=at, effect_key=key, process=name.value)
+            case a.StartProcessStep():
+                return StartProcessOp(at=at, effect_key=key, process=self.process(step))
             case a.StopStep():
                 return StopOp(at=at)
             case a.TaskStep(title, assignee, due, remind, binding):

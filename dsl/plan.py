@@ -117,8 +117,13 @@ class TriggerPlan:
     where: ExprRef | None = None
 
     def index_key(self) -> tuple[str, str]:
-        """``(entity | "form:NAME" | "webhook:NAME" | "schedule", kind)``: the engine's index key, so an
-        event looks up only the automations that can match it (see the module docstring of the engine)."""
+        """``(entity | "form:NAME" | "webhook:NAME" | "schedule", kind)``: an event looks up only the
+        keys it can match.  Created: ``(E, created)``, and ``(E, date)``, ``(E, stays_in_stage)`` to plan
+        timers.  Updated: ``(E, updated)``, ``(E, changed)`` (then ``fields`` ∩ changed); if the stage
+        changed ``(E, left_stage)``, ``(E, entered_stage)``, ``(E, stays_in_stage)``; if a date changed
+        ``(E, date)`` to re-plan.  Deleted: ``(E, deleted)``, and cancel timers.  Forms, webhooks and
+        buttons: ``("form:NAME", form)``, ``("webhook:NAME", webhook)``, ``(E, manual)``; every schedule
+        is under ``("schedule", schedule)`` for the timer that computes next occurrences."""
         if self.kind == "form":
             return f"form:{self.form}", self.kind
         if self.kind == "webhook":

@@ -110,6 +110,32 @@ def test_setting_a_binding_itself_is_refused(schema: StaticSchema) -> None:
     assert caught.value.codes == ["E_TYPE_MISMATCH"]
 
 
+@pytest.mark.parametrize("step", ["move to stage won", 'add tag "x"', 'start process "P"'])
+def test_subject_steps_without_a_subject_record_are_refused(schema: StaticSchema, step: str) -> None:
+    text = f'automation "a" when webhook shop received do\n  {step}\nend\nprocess "P" for Deal\n  stop\nend'
+
+    with pytest.raises(CraftErrors) as caught:
+        _plan(schema, text)
+
+    assert caught.value.codes == ["E_UNKNOWN_NAME"]
+
+
+def test_starting_a_process_of_another_entity_is_refused(schema: StaticSchema) -> None:
+    text = 'automation "a" when Lead created do\n  start process "P"\nend\nprocess "P" for Deal\n  stop\nend'
+
+    with pytest.raises(CraftErrors) as caught:
+        _plan(schema, text)
+
+    assert caught.value.codes == ["E_TYPE_MISMATCH"]
+
+
+def test_every_refused_step_is_reported_at_once(schema: StaticSchema) -> None:
+    with pytest.raises(CraftErrors) as caught:
+        _plan(schema, 'automation "a" when webhook shop received do\n  move to stage won\n  add tag "x"\nend')
+
+    assert [(e.code, e.span.line) for e in caught.value] == [("E_UNKNOWN_NAME", 2), ("E_UNKNOWN_NAME", 3)]
+
+
 # ------------------------------------------------------------------------------------- pc layout
 def test_straight_steps_take_one_pc_each(schema: StaticSchema) -> None:
     assert _layout(_code(schema, '  add tag "a"\n  wait 1 day\n  stop')) == ["add_tag", "wait", "stop"]
