@@ -23,16 +23,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+# Run as a script, this folder comes first on sys.path, and bench/dsl.py would hide the dsl package.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
 
-from metamodel.clock import ManualClock
-from metamodel.db import create_engine_for, init_database
-from metamodel.definitions import Blueprint, EntityDef, FieldDef, FieldType, PipelineDef, StageDef, StageKind
-from metamodel.records import Actor, RecordStore
-from metamodel.storage.catalog import WorkspaceMeta
+import sqlalchemy as sa  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
+
+from metamodel.clock import ManualClock  # noqa: E402
+from metamodel.db import create_engine_for, init_database  # noqa: E402
+from metamodel.definitions import Blueprint, EntityDef, FieldDef, FieldType, PipelineDef, StageDef, StageKind  # noqa: E402
+from metamodel.records import Actor, RecordStore  # noqa: E402
+from metamodel.storage.catalog import WorkspaceMeta  # noqa: E402
 
 CREATE_COUNT = int(os.environ.get("BENCH_CREATE_COUNT", "10000"))
 CREATE_TARGET = 2.0

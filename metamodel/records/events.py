@@ -10,6 +10,7 @@ through ``direct`` because they are on the hot path of every write.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,17 +31,32 @@ def _bind(name: str, column: sa.Column[Any]) -> sa.BindParameter[Any]:
     return sa.bindparam(name, type_=column.type)
 
 
-def _history_insert(rows: int) -> sa.Insert:
-    """One multi-row INSERT for ``rows`` changed fields; what all rows share is bound once."""
+def _history_insert(postgresql: bool) -> sa.Insert:
+    """The history rows of a write as ONE statement of a fixed shape, whatever the field count.
+
+    The changed fields travel as one JSON array of ``[field, old, new]`` bound
+    as ``:history`` and are expanded by the database (``json_array_elements`` /
+    ``json_each``); the values every row shares are bound once.  A VALUES list
+    of n rows would be a different statement per n, with three binds per row
+    for the driver to convert and PostgreSQL to parse and plan on every call.
+    """
     h = record_history.c
-    shared = {"workspace": _bind("workspace", h.workspace), "entity": _bind("entity", h.entity),
-              "record_id": _bind("record_id", h.record_id), "version": _bind("version", h.version),
-              "actor": _bind("actor", h.actor), "at": _bind("at", h.at)}
-    return record_history.insert().inline().values([
-        {**shared, "field": _bind(f"field{i}", h.field), "old": _bind(f"old{i}", h.old),
-         "new": _bind(f"new{i}", h.new)} for i in range(rows)])
+    rows = sa.bindparam("history", type_=sa.Text())
+    source = sa.func.json_array_elements(sa.cast(rows, sa.JSON)) if postgresql else sa.func.json_each(rows)
+    element = source.table_valued("value").alias("e").c.value
+
+    def item(index: int, op: str) -> sa.ColumnElement[Any]:
+        return element.op(op)(sa.literal_column(str(index)))
+
+    select = sa.select(
+        _bind("workspace", h.workspace), _bind("entity", h.entity), _bind("record_id", h.record_id),
+        _bind("version", h.version), item(0, "->>"), item(1, "->"), item(2, "->"),
+        _bind("actor", h.actor), _bind("at", h.at))
+    columns = ["workspace", "entity", "record_id", "version", "field", "old", "new", "actor", "at"]
+    return record_history.insert().from_select(columns, select)
 
 
+_HISTORY = {True: _history_insert(postgresql=True), False: _history_insert(postgresql=False)}
 _s = stage_history.c
 _STAGE_OPEN = stage_history.insert().inline().values(
     workspace=_bind("workspace", _s.workspace), entity=_bind("entity", _s.entity),
@@ -57,21 +73,23 @@ _OUTBOX = outbox.insert().inline().values(
     record_id=_bind("record_id", _o.record_id), kind=_bind("kind", _o.kind),
     payload=_bind("payload", _o.payload), created_at=_bind("at", _o.created_at))
 
-_SHAPES: dict[tuple[int, bool, bool, bool], tuple[sa.Insert | sa.Update, ...]] = {}
+_SHAPES: dict[tuple[bool, bool, bool, bool], tuple[sa.Insert | sa.Update, ...]] = {}
 
 
-def _statements(history: int, opens: bool, closes: bool, combined: bool) -> tuple[sa.Insert | sa.Update, ...]:
+def _statements(history: bool, opens: bool, closes: bool,
+                combined: bool) -> tuple[sa.Insert | sa.Update, ...]:
     """The statements of one event shape, in order, built once per shape.
 
     PostgreSQL runs them as one statement (data-modifying CTEs feeding the
     outbox insert: one round trip); SQLite, in-process, runs them one by one.
+    ``combined`` is therefore "PostgreSQL", which also picks its JSON functions.
     The close of the open stage row precedes the new one, and inside a single
     PostgreSQL statement the UPDATE cannot see the row inserted beside it.
     """
     key = (history, opens, closes, combined)
     found = _SHAPES.get(key)
     if found is None:
-        parts: list[sa.Insert | sa.Update] = [_history_insert(history)] if history else []
+        parts: list[sa.Insert | sa.Update] = [_HISTORY[combined]] if history else []
         parts += [_STAGE_CLOSE] if closes else []
         parts += [_STAGE_OPEN] if opens else []
         if combined:
@@ -126,14 +144,13 @@ class WriteEvent:
 
 
 def event_values(event: WriteEvent) -> dict[str, Any]:
-    """The named values every event statement binds (history rows as field{i}/old{i}/new{i})."""
+    """The named values every event statement binds (history rows as one JSON array)."""
     safe = {name: (json_safe(old), json_safe(new)) for name, (old, new) in event.changes.items()}
     values: dict[str, Any] = {
         "workspace": event.workspace, "entity": event.entity, "record_id": event.record_id,
         "version": event.version, "actor": event.actor, "at": event.at, "kind": event.kind,
-        "payload": _payload(event, safe), "history_rows": len(safe)}
-    for i, (name, (old, new)) in enumerate(safe.items()):
-        values[f"field{i}"], values[f"old{i}"], values[f"new{i}"] = name, old, new
+        "payload": _payload(event, safe),
+        "history": json.dumps([[name, old, new] for name, (old, new) in safe.items()]) if safe else None}
     if event.stage is not None:
         values["pipeline"], values["stage"] = event.stage.pipeline, event.stage.stage
     return values
@@ -143,7 +160,7 @@ def record_event(conn: Connection, event: WriteEvent) -> None:
     """Write the history rows, stage-history rows and the single outbox row of ``event``."""
     values = event_values(event)
     move = event.stage
-    shape = _statements(values["history_rows"], move is not None,
+    shape = _statements(values["history"] is not None, move is not None,
                         move is not None and move.from_stage is not None, conn.dialect.name == "postgresql")
     for stmt in shape:
         direct(stmt, conn.dialect).execute(conn, values)
