@@ -3,8 +3,10 @@
 Why the compiler resolves so much: whatever it decides here is decided once, at apply time, with
 the schema at hand — which pipeline a stage belongs to, whether ``lead.name`` reads a binding or a
 field, which field holds the tags — so the engine never guesses at run time, and a stored plan keeps
-meaning what it meant when it was applied.  Only programs that check clean are compiled; the checker
-has already said everything there is to say about a bad one.
+meaning what it meant when it was applied.  Only programs that check clean are compiled; the few
+steps the checker lets through but no plan can run (a write to ``old.x``, a ``move`` without a
+subject record, ``start process`` on another entity's record) are refused here, all at once, with
+check-style errors.
 
 Layout of ``if C1 then A else if C2 then B else D end`` (each jump target is a pc)::
 
