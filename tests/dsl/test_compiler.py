@@ -14,7 +14,6 @@ from dsl.errors import CraftErrors
 from dsl.parser import parse
 from dsl.plan import (
     OPS,
-    WAITING_OPS,
     Assign,
     AutomationPlan,
     Binding,
@@ -321,5 +320,4 @@ def test_instructions_carry_their_source_place(schema: StaticSchema) -> None:
 def test_automations_that_never_wait_say_so(schema: StaticSchema) -> None:
     assert not _automation(schema, '  add tag "a"').waits
     assert _automation(schema, "  wait 1 day").waits
-    assert {"wait", "wait_until", "task", "approval"} == WAITING_OPS
 
