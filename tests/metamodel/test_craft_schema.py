@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dsl
 from metamodel.blueprint import load_blueprint, parse_blueprint
-from metamodel.craft_schema import BlueprintSchema, schema_for
+from metamodel.craft_schema import BlueprintSchema, CraftUse, craft_problems, craft_uses, schema_for
 
 SPEC_LANGUAGE = Path(__file__).parents[2] / "examples" / "spec-language"
 
@@ -138,3 +138,27 @@ def test_every_spec_example_checks_against_the_spec_language_blueprint() -> None
     blueprint = load_blueprint(SPEC_LANGUAGE)
     sources = {f.name: f.read_text(encoding="utf-8") for f in (SPEC_LANGUAGE / "automations").glob("*.craft")}
     assert dsl.check_files(sources, schema_for(blueprint)) == []
+
+
+CALL = 'automation "Call"\nwhen Contact created\ndo\n  notify manager "Call {company.name}"\nend\n'
+
+
+def test_uses_name_each_automation_by_its_file_and_line() -> None:
+    uses = craft_uses(parse_blueprint(BLUEPRINT), {"a.craft": "\n" + CALL})
+    assert CraftUse('automation "Call" (a.craft:2)', dsl.Use("field", "manager", "Contact")) in uses
+
+
+def test_uses_follow_paths_to_the_entity_that_owns_the_field() -> None:
+    uses = {found.use for found in craft_uses(parse_blueprint(BLUEPRINT), {"a.craft": CALL})}
+    assert {dsl.Use("field", "company", "Contact"), dsl.Use("field", "name", "Company")} <= uses
+
+
+def test_uses_of_a_file_that_does_not_parse_are_empty() -> None:
+    assert craft_uses(parse_blueprint(BLUEPRINT), {"a.craft": "automation"}) == []
+
+
+def test_craft_problems_carry_code_place_and_hint() -> None:
+    [problem] = craft_problems(parse_blueprint(BLUEPRINT), {"a.craft": CALL.replace("manager", "managr")})
+    assert (problem.code, problem.place.file, problem.place.line, problem.place.col) == (
+        "E_UNKNOWN_FIELD", "a.craft", 4, 10)
+    assert problem.hint == 'did you mean "manager"?'
