@@ -54,6 +54,7 @@ def _check_automations(doc: Located, base_dir: Path | None) -> tuple[list[tuple[
         return [], []
     found: list[Problem] = []
     entries: list[tuple[str, Place]] = []
+    usable: dict[str, Place] = {}
     for index, entry in enumerate(items):
         place = doc.value_place(("automations", index))
         if not isinstance(entry, str):
@@ -62,8 +63,9 @@ def _check_automations(doc: Located, base_dir: Path | None) -> tuple[list[tuple[
         issue = _automation_issue(entry, base_dir)
         if issue:
             found.append(Problem(codes.AUTOMATION_NOT_FOUND, issue, place))
-    usable = [(e, p) for e, p in dict(entries).items() if not _automation_issue(e, base_dir)]
-    return usable, found + find_duplicates(entries, "automation")
+        else:
+            usable.setdefault(entries[-1][0], place)
+    return list(usable.items()), found + find_duplicates(entries, "automation")
 
 
 def _check_craft_files(blueprint: Blueprint, entries: list[tuple[str, Place]],
