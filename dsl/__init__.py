@@ -4,13 +4,15 @@ Knows nothing of storage: programs are checked against :class:`SchemaProtocol`, 
 implements.  Other packages import only the names below; lark never leaves :mod:`dsl.parser`, and every
 bad input ends in :class:`CraftErrors` (coded, placed ``file:line:col``, with a hint).
 :func:`compile_program` turns a checked program into a :class:`ProgramPlan` (:mod:`dsl.plan`), the
-versioned JSON-serialisable data the workflow engine runs.  The expression evaluators are still to
-come (issue 3).
+versioned JSON-serialisable data the workflow engine runs.  :func:`compile_expression` turns an
+expression into Python closures evaluated in an :class:`EvalContext` under a :class:`Budget`.
 """
 
+from dsl.budget import Budget
 from dsl.checker import check, check_files, check_program, dependencies
 from dsl.compiler import compile_files, compile_program
-from dsl.errors import CODES, CraftError, CraftErrors
+from dsl.errors import CODES, CraftError, CraftErrors, CraftRuntimeError
+from dsl.evaluate import CompiledExpr, EvalContext, compile_expression, compile_source, compile_template
 from dsl.format import format_expression, format_program
 from dsl.parser import parse, parse_expression, parse_partial
 from dsl.plan import (
@@ -124,4 +126,15 @@ __all__ += [
     "plan_from_json",
     "plan_to_json",
     "trigger_index",
+]
+
+# evaluating expressions in Python (dsl.evaluate; values shared with SQL in dsl.values)
+__all__ += [
+    "Budget",
+    "CompiledExpr",
+    "CraftRuntimeError",
+    "EvalContext",
+    "compile_expression",
+    "compile_source",
+    "compile_template",
 ]

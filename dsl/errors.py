@@ -54,6 +54,13 @@ CODES: dict[str, str] = {
     "E_MIXED_ENTITIES": "A `changed` trigger lists fields of different entities.",
     "E_BAD_METHOD": "A webhook's method must be GET, POST, PUT, PATCH or DELETE.",
     "E_BAD_TIMEZONE": "The time zone is not an IANA name such as \"Europe/Berlin\".",
+    # evaluation (raised as CraftRuntimeError while a run evaluates an expression)
+    "E_RUNTIME_TYPE": "At run time a value had a type the operator cannot use (usually a webhook payload "
+                      "or JSON value); convert it or test it first.",
+    "E_RUNTIME_RANGE": "At run time a number or date left the range the language can hold.",
+    "E_BUDGET_STEPS": "The evaluation took more steps than a run may; simplify the expressions.",
+    "E_BUDGET_TIME": "The evaluation ran longer than a run may; simplify the expressions.",
+    "E_BUDGET_OUTPUT": "A text built by the expression is longer than a run may produce.",
 }
 
 
@@ -89,6 +96,20 @@ class CraftErrors(Exception):
     def codes(self) -> list[str]:
         """The codes in source order: what tests compare."""
         return [e.code for e in self.errors]
+
+
+class CraftRuntimeError(Exception):
+    """A problem while *evaluating* an expression: a budget ran out or a value had a surprising type.
+
+    Why separate from :class:`CraftErrors`: checking reports every problem of a file at once, while
+    an evaluation stops at its first problem, which the workflow engine records against the run.
+    """
+
+    def __init__(self, code: str, message: str, span: Span) -> None:
+        self.code = code
+        self.message = message
+        self.span = span
+        super().__init__(f"{span.file}:{span.line}:{span.col} {code} {message}")
 
 
 def codes_table() -> str:
