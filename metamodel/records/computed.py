@@ -8,11 +8,12 @@ metadata version and entity and cached, so a request only pays for dict
 look-ups.
 
 Rollup fields are correlated scalar subqueries over the inverse list they
-summarise, so they can be selected, filtered, sorted and grouped like a
-column.  Their optional ``where`` is a ``.craft`` expression; until that
-language is installed, a tiny parser here accepts the two forms blueprints use
-today (``stage.kind == won`` and ``field == literal``) and refuses anything else
-at query time with a message that says why.
+summarise, and formula fields are their ``.craft`` expression compiled to SQL
+(``formulas``), so both can be selected, filtered, sorted and grouped like a
+column.  A rollup's optional ``where`` is a ``.craft`` condition on the source
+entity's rows (``stage.kind == won``, ``amount > 100 and not paid``…).  A
+formula or condition that does not parse is left out of records and refused,
+with the language's message, where a query names it.
 
 The values a name accepts (ISO text to dates, numbers to Decimal, enum options
 checked) are converted here too, so filters and cursors agree on them.
@@ -21,13 +22,12 @@ checked) are converted here too, so filters and cursors agree on them.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -35,23 +35,22 @@ from sqlalchemy.sql.selectable import FromClause
 
 from metamodel.definitions import EntityDef, FieldDef, FieldType, RollupAgg, StageKind
 from metamodel.errors import InvalidQuery, Place
+from metamodel.records.formulas import formula_expr, parsed, where_expr
 from metamodel.storage.catalog import WorkspaceMeta
 from metamodel.storage.tables import DECIMAL, column_type
-
-FORMULA_PENDING = "formula fields are computed once the .craft language is installed"
 
 
 class Kind(StrEnum):
     """How a name behaves in a filter."""
 
-    VALUE = "value"          # a scalar compared with operators (columns, rollups)
+    VALUE = "value"          # a scalar compared with operators (columns, rollups, formulas)
     REFERENCE = "reference"  # an id column pointing at another entity
     USER = "user"            # an id column pointing at sc_users of the workspace
     STAGE = "stage"          # the stage code, also filtered by stage kind
     LIST = "list"            # a JSON array of strings (tags, multi_enum)
     INVERSE = "inverse"      # the records of another entity that reference this one
     MANY = "many"            # a many-to-many list through a junction table
-    PENDING = "pending"      # formulas and rollup conditions that need the .craft language
+    PENDING = "pending"      # formulas and rollup conditions whose expression does not parse
 
 
 class VType(StrEnum):
@@ -95,13 +94,17 @@ class FieldSpec:
     target: str | None = None       # entity behind a reference, inverse or many field
     via: str | None = None          # inverse: the reference field on ``target``
     rollup: FieldDef | None = None
+    formula: FieldDef | None = None
     stored: bool = True             # a column of the entity's own table
-    pending: str = ""               # why a PENDING name cannot be used yet
+    pending: str = ""               # why a PENDING name cannot be used
+    pending_code: str | None = None  # the language's error code behind ``pending``
 
     def expr(self, meta: WorkspaceMeta, entity: EntityDef, table: FromClause) -> ColumnElement[Any]:
         """The SQL expression of this name on ``table`` (an alias of the entity's table)."""
         if self.rollup is not None:
             return rollup_expr(meta, entity, self.rollup, table)
+        if self.formula is not None:
+            return formula_expr(meta, entity, self.formula, table)
         return table.c[self.name]
 
 
@@ -119,17 +122,31 @@ def _builtins(entity: EntityDef) -> list[FieldSpec]:
 
 
 def _field_spec(meta: WorkspaceMeta, entity: EntityDef, fld: FieldDef) -> FieldSpec:
-    if fld.type is FieldType.ROLLUP and fld.where and parse_rollup_where(fld.where) is None:
-        return FieldSpec(fld.name, Kind.PENDING, VType.JSON, stored=False, pending=(
-            f'the condition "{fld.where}" of rollup {fld.name} is not supported yet: rollup conditions '
-            "other than `stage.kind == won|lost|open` and `field == literal` arrive with the .craft "
-            "language"))
+    broken = _broken_expression(meta, entity, fld)
+    if broken is not None:
+        return FieldSpec(fld.name, Kind.PENDING, VType.JSON, stored=False, pending=broken.message,
+                         pending_code=broken.code)
     if fld.type is FieldType.ROLLUP:
         return FieldSpec(fld.name, Kind.VALUE, rollup_vtype(meta, entity, fld), rollup=fld, stored=False)
     if fld.type is FieldType.FORMULA:
-        return FieldSpec(fld.name, Kind.PENDING, VType.JSON, stored=False, pending=FORMULA_PENDING)
+        returns = fld.returns or FieldType.DECIMAL
+        return FieldSpec(fld.name, _KINDS.get(returns, Kind.VALUE), _VTYPES.get(returns, VType.JSON),
+                         fld.options, formula=fld, stored=False)
     return FieldSpec(fld.name, _KINDS.get(fld.type, Kind.VALUE), _VTYPES[fld.type], fld.options,
                      target=fld.to, stored=fld.stored)
+
+
+def _broken_expression(meta: WorkspaceMeta, entity: EntityDef, fld: FieldDef) -> InvalidQuery | None:
+    """Why the formula's ``expr`` or the rollup's ``where`` cannot be used (None when it parses)."""
+    try:
+        if fld.type is FieldType.FORMULA:
+            parsed(meta, entity.name, fld.name, fld.expr or "")
+        elif fld.type is FieldType.ROLLUP and fld.where:
+            source, _ = _rollup_source(meta, entity, fld)
+            parsed(meta, source.name, f"{fld.name}.where", fld.where)
+    except InvalidQuery as exc:
+        return exc
+    return None
 
 
 def build_specs(meta: WorkspaceMeta, entity: EntityDef) -> dict[str, FieldSpec]:
@@ -192,7 +209,7 @@ def rollup_expr(meta: WorkspaceMeta, entity: EntityDef, fld: FieldDef,
     src = meta.tables.entity(source.name).alias()
     conds = [src.c[ref.name] == outer.c.id, src.c.deleted_at.is_(None)]
     if fld.where:
-        conds.append(rollup_where(source, fld, src))
+        conds.append(where_expr(meta, source, fld, src))
     agg = fld.agg or RollupAgg.COUNT
     if agg is RollupAgg.COUNT:
         value: ColumnElement[Any] = sa.func.count()
@@ -214,60 +231,6 @@ def _rollup_column(source: EntityDef, fld: FieldDef, src: FromClause) -> ColumnE
                            f"{source.name}", place=Place(path=fld.name))
     col: ColumnElement[Any] = src.c[target.name]
     return sa.type_coerce(col, column_type(target))
-
-
-_LITERAL = r"""("[^"]*"|'[^']*'|-?\d+(?:\.\d+)?|[A-Za-z_]\w*)"""
-_WHERE = re.compile(r"^\s*([A-Za-z_]\w*)(\.kind)?\s*==\s*" + _LITERAL + r"\s*$")
-
-
-def parse_rollup_where(text: str) -> tuple[str, bool, Any] | None:
-    """``(field, is_stage_kind, literal)`` for the supported forms, else None.
-
-    Accepted until the .craft language compiles expressions: ``stage.kind ==
-    won|lost|open`` and ``field == literal`` where literal is a number, a quoted
-    string, ``true``/``false`` or a bare word (an enum option or stage code).
-    """
-    match = _WHERE.match(text)
-    if match is None:
-        return None
-    name, kind, raw = match.group(1), bool(match.group(2)), match.group(3)
-    if kind and name != "stage":
-        return None
-    literal: Any
-    if raw[0] in "\"'":
-        literal = raw[1:-1]
-    elif raw in ("true", "false"):
-        literal = raw == "true"
-    elif re.fullmatch(r"-?\d+", raw):
-        literal = int(raw)
-    elif re.fullmatch(r"-?\d+\.\d+", raw):
-        literal = Decimal(raw)
-    else:
-        literal = raw
-    return name, kind, literal
-
-
-def rollup_where(source: EntityDef, fld: FieldDef, src: FromClause) -> ColumnElement[bool]:
-    """The SQL of a rollup's ``where`` on the source alias ``src`` (see ``parse_rollup_where``)."""
-    parsed = parse_rollup_where(fld.where or "")
-    path = f"{fld.name}.where"
-    if parsed is None:
-        raise InvalidQuery(
-            f'{path}: "{fld.where}" is not supported yet — rollup conditions other than '
-            "`stage.kind == won|lost|open` and `field == literal` arrive with the .craft language",
-            place=Place(path=path))
-    name, is_kind, literal = parsed
-    if is_kind:
-        if literal not in {k.value for k in StageKind}:
-            raise InvalidQuery(f'{path}: "{literal}" is not a stage kind (open, won, lost)',
-                               place=Place(path=path))
-        return stage_kind_in(source, src, {StageKind(literal)})
-    target = source.find_field(name)
-    if name == "stage" and source.pipelines:
-        return src.c.stage == str(literal)
-    if target is None or not target.stored:
-        raise InvalidQuery(f'{path}: {source.name} has no stored field "{name}"', place=Place(path=path))
-    return cast(ColumnElement[bool], src.c[name] == literal)
 
 
 def stage_kind_in(entity: EntityDef, table: FromClause, kinds: set[StageKind]) -> ColumnElement[bool]:

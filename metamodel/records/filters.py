@@ -119,7 +119,7 @@ def _where(scope: Scope, where: Any, path: str) -> ColumnElement[bool]:
 
 
 def lookup(meta: WorkspaceMeta, entity: EntityDef, name: str, path: str, hidden: Hidden) -> FieldSpec:
-    """The spec of ``name`` on ``entity``, refusing unknown, hidden and formula fields."""
+    """The spec of ``name`` on ``entity``, refusing unknown and hidden fields and broken expressions."""
     specs = specs_for(meta, entity.name)
     spec = specs.get(name)
     if spec is None:
@@ -128,7 +128,7 @@ def lookup(meta: WorkspaceMeta, entity: EntityDef, name: str, path: str, hidden:
     if (entity.name, name) in hidden:
         raise fail(path, f'{entity.name}.{name} is not visible to you', code="FORBIDDEN")
     if spec.kind is Kind.PENDING:
-        raise fail(path, spec.pending)
+        raise fail(path, spec.pending, spec.pending_code)
     return spec
 
 

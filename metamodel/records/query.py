@@ -8,9 +8,9 @@ built once per (metadata version, entity, hidden fields, sort) and cached, so
 a request pays for its filter and the rows, not for re-deriving the schema.
 
 Records are plain dicts: the builtin columns, every stored field, rollup
-values, and ``many`` fields as sorted id lists.  Formula fields are left out
-until the .craft language computes them.  Datetimes are timezone-aware UTC
-on both databases.
+values, formula values (their expression compiled to SQL), and ``many``
+fields as sorted id lists.  Datetimes are timezone-aware UTC on both
+databases.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from metamodel.definitions import FieldType
 from metamodel.errors import InvalidQuery, Place
-from metamodel.records.computed import Kind, VType, fail, rollup_expr, specs_for, stage_order
+from metamodel.records.computed import Kind, VType, fail, specs_for, stage_order
 from metamodel.records.cursor import SortKey, after_condition, decode_cursor, encode_cursor, fingerprint
 from metamodel.records.filters import Binds, Hidden, compile_where, lookup
 from metamodel.storage.catalog import WorkspaceMeta
@@ -130,8 +130,8 @@ def _build_entity_plan(meta: WorkspaceMeta, entity_name: str, hidden: Hidden) ->
             continue
         if fld.stored:
             columns.append(table.c[fld.name])
-        elif fld.type is FieldType.ROLLUP:
-            labels[fld.name] = rollup_expr(meta, entity, fld, table).label(fld.name)
+        elif fld.type in (FieldType.ROLLUP, FieldType.FORMULA):
+            labels[fld.name] = specs[fld.name].expr(meta, entity, table).label(fld.name)
             columns.append(labels[fld.name])
         elif fld.type is FieldType.MANY and fld.to:
             many.append((fld.name, fld.to))

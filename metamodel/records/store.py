@@ -24,6 +24,7 @@ from metamodel.records import query, write
 from metamodel.records.actor import SYSTEM_ACTOR, Actor
 from metamodel.records.aggregates import Aggregates, Groups
 from metamodel.records.filters import Hidden
+from metamodel.records.formulas import clock_for_formulas, formula_values
 from metamodel.records.plan import get_record
 from metamodel.records.query import DEFAULT_PAGE, OrderBy, Page
 from metamodel.storage.catalog import WorkspaceMeta
@@ -51,53 +52,60 @@ class RecordStore:
 
     @contextmanager
     def reading(self, conn: Connection | None = None) -> Iterator[Connection]:
-        """``conn`` itself, or a fresh connection for one read (shared by the read half)."""
-        if conn is not None:
-            yield conn
-            return
-        with self.engine.connect() as own:
-            yield own
+        """``conn`` itself, or a fresh connection for one read (shared by the read half).
 
-    def _write(self, conn: Connection | None, actor: Actor | None,
-               work: Callable[[Connection, write.Scope], T]) -> T:
+        Formulas using ``now``/``today`` read the store's clock while the read runs.
+        """
+        with clock_for_formulas(self.clock):
+            if conn is not None:
+                yield conn
+                return
+            with self.engine.connect() as own:
+                yield own
+
+    def _write(self, conn: Connection | None, actor: Actor | None, entity: str,
+               work: Callable[[Connection, write.Scope], Record]) -> Record:
+        """Run ``work`` in its transaction; the record it returns gets its formula values."""
         scope = write.Scope(self.meta, self.clock, actor or SYSTEM_ACTOR)
-        if conn is None:
-            with write_transaction(self.engine) as own:
-                return work(own, scope)
-        with conn.begin_nested():
-            return work(conn, scope)
+        with clock_for_formulas(self.clock):
+            if conn is None:
+                with write_transaction(self.engine) as own:
+                    return formula_values(own, self.meta, entity, work(own, scope))
+            with conn.begin_nested():
+                return formula_values(conn, self.meta, entity, work(conn, scope))
 
     # ---- write half (metamodel/records/write.py) --------------------------------------------
 
     def create(self, entity: str, values: Mapping[str, Any], *, actor: Actor | None = None,
                conn: Connection | None = None) -> Record:
         """Create a record; raises ValidationFailed (every field at once) or UnknownStage."""
-        return self._write(conn, actor, lambda c, s: write.create_record(c, s, entity, values))
+        return self._write(conn, actor, entity, lambda c, s: write.create_record(c, s, entity, values))
 
     def update(self, entity: str, record_id: int, values: Mapping[str, Any], *,
                expected_version: int | None = None, actor: Actor | None = None,
                conn: Connection | None = None) -> Record:
         """Change some fields (and/or move stage); a stale ``expected_version`` raises VersionConflict."""
-        return self._write(conn, actor, lambda c, s: write.update_record(
+        return self._write(conn, actor, entity, lambda c, s: write.update_record(
             c, s, entity, record_id, values, expected_version))
 
     def delete(self, entity: str, record_id: int, *, expected_version: int | None = None,
                actor: Actor | None = None, conn: Connection | None = None) -> Record:
         """Soft delete: stamps ``deleted_at``; the record stays restorable."""
-        return self._write(conn, actor, lambda c, s: write.set_deleted(
+        return self._write(conn, actor, entity, lambda c, s: write.set_deleted(
             c, s, entity, record_id, deleted=True, expected_version=expected_version))
 
     def restore(self, entity: str, record_id: int, *, expected_version: int | None = None,
                 actor: Actor | None = None, conn: Connection | None = None) -> Record:
         """Undo a soft delete (a live record is returned unchanged)."""
-        return self._write(conn, actor, lambda c, s: write.set_deleted(
+        return self._write(conn, actor, entity, lambda c, s: write.set_deleted(
             c, s, entity, record_id, deleted=False, expected_version=expected_version))
 
     def get(self, entity: str, record_id: int, *, include_deleted: bool = False,
             conn: Connection | None = None) -> Record:
         """One record by id; NotFound when missing or soft-deleted (unless ``include_deleted``)."""
         with self.reading(conn) as c:
-            return get_record(c, self.meta, entity, record_id, include_deleted=include_deleted)
+            record = get_record(c, self.meta, entity, record_id, include_deleted=include_deleted)
+            return formula_values(c, self.meta, entity, record)
 
     # ---- read half (metamodel/records/query.py, filters.py, cursor.py, aggregates.py) -------
     # Owned by the read-half engineer: add list / count / aggregate / group_by methods below

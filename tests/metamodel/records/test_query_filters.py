@@ -246,9 +246,8 @@ def test_operator_that_does_not_fit_is_refused(deals: Any, where: dict[str, Any]
     assert info.value.message.startswith(path + ":")
 
 
-def test_formula_fields_cannot_be_filtered_yet(deals: Any) -> None:
-    with pytest.raises(InvalidQuery, match=r"once the \.craft language is installed"):
-        deals({"margin": {"gt": 1}})
+def test_formula_fields_are_filtered_in_sql(deals: Any) -> None:
+    assert deals({"margin": {"gt": 100}}) == deals({"amount": {"gt": 500}})
 
 
 def test_hidden_fields_are_forbidden_in_filters(engine: Engine, meta: WorkspaceMeta,
