@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from metamodel.db import create_engine_for
 from metamodel.definitions import Blueprint, EntityDef, FieldDef, FieldType, PipelineDef, StageDef
 from metamodel.storage import system_tables
 from metamodel.storage.naming import UnsafeIdentifier, constraint_name, safe_identifier, workspace_names
@@ -55,3 +58,12 @@ def test_long_constraint_names_are_shortened_deterministically() -> None:
     assert len(name.encode()) <= 63
     assert name == constraint_name("ix", "e_" + "a" * 55, "field_name")
     assert name != constraint_name("ix", "e_" + "a" * 55, "other_field")
+
+
+def test_sqlite_connections_sync_every_commit_and_enforce_foreign_keys(tmp_path: Path) -> None:
+    engine = create_engine_for(f"sqlite:///{tmp_path / 'durable.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
