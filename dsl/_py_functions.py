@@ -37,14 +37,13 @@ _STRICT: dict[str, tuple[tuple[type, ...], Callable[[Any], Any]]] = {
 def _strict(node: a.Call, args: list[Fn]) -> Fn:
     """A one-argument function that maps null to null and refuses values of other types."""
     kinds, apply = _STRICT[node.name.name]
-    (arg,), span, name = args, node.span, node.name.name
+    (arg,), span, name, usual = args, node.span, node.name.name, _STRICT[node.name.name][0][0]
 
     def run(ctx: EvalContext) -> Any:
-        budget = ctx.budget
-        budget.steps += 1
-        if budget.steps > budget.check_at:
-            budget.check(span)
+        ctx.budget.steps += 1
         value = arg(ctx)
+        if type(value) is usual:
+            return apply(value)
         if value is None:
             return None
         if type(value) not in kinds:
@@ -58,7 +57,7 @@ def _round(node: a.Call, args: list[Fn]) -> Fn:
     digits_of = args[1] if len(args) > 1 else None
 
     def run(ctx: EvalContext) -> Any:
-        ctx.budget.charge(span)
+        ctx.budget.steps += 1
         value = args[0](ctx)
         digits = Decimal(0) if digits_of is None else digits_of(ctx)
         if value is None or digits is None:
@@ -76,7 +75,7 @@ def _extreme(node: a.Call, args: list[Fn]) -> Fn:
     span, want_min = node.span, node.name.name == "min"
 
     def run(ctx: EvalContext) -> Any:
-        ctx.budget.charge(span)
+        ctx.budget.steps += 1
         best: Any = None
         for arg in args:
             value = arg(ctx)
@@ -96,10 +95,9 @@ def _extreme(node: a.Call, args: list[Fn]) -> Fn:
 
 def _coalesce(node: a.Call, args: list[Fn]) -> Fn:
     """The first non-null argument; the later ones are not evaluated."""
-    span = node.span
 
     def run(ctx: EvalContext) -> Any:
-        ctx.budget.charge(span)
+        ctx.budget.steps += 1
         for arg in args:
             value = arg(ctx)
             if value is not None:
@@ -114,7 +112,7 @@ def _days_between(node: a.Call, args: list[Fn]) -> Fn:
     first, second = args
 
     def run(ctx: EvalContext) -> Any:
-        ctx.budget.charge(span)
+        ctx.budget.steps += 1
         start, end = first(ctx), second(ctx)
         if start is None or end is None:
             return None
@@ -129,10 +127,10 @@ def _changed(node: a.Call, args: list[Fn]) -> Fn:
     target = node.args[0]
     if not isinstance(target, a.Path):
         raise CraftErrors([CraftError("E_TYPE_MISMATCH", "changed() takes a field", node.span)])
-    name, span = target.segments[0].name, node.span
+    name = target.segments[0].name
 
     def run(ctx: EvalContext) -> Any:
-        ctx.budget.charge(span)
+        ctx.budget.steps += 1
         return name in ctx.changed
     return run
 

@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 from dsl import ast as a
 from dsl.errors import CraftRuntimeError
-from dsl.values import Value, as_datetime, divide, duration_seconds, modulo, seconds_duration, whole_days
+from dsl.values import (
+    Value,
+    as_datetime,
+    divide,
+    duration_seconds,
+    modulo,
+    normalise,
+    seconds_duration,
+    whole_days,
+)
 
 if TYPE_CHECKING:
     from dsl.evaluate import EvalContext
@@ -25,6 +34,7 @@ if TYPE_CHECKING:
 Fn = Callable[["EvalContext"], Any]
 
 Op = Callable[[Any, Any], Any]
+Compare = Callable[[Any, Any], bool]
 
 
 def _date_plus(day: date, span: timedelta) -> date:
@@ -60,7 +70,7 @@ ARITHMETIC: dict[str, dict[tuple[type, type], Op]] = {
 }
 
 ORDERED = frozenset({Decimal, str, date, datetime, timedelta})
-ORDER: dict[str, Op] = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+ORDER: dict[str, Compare] = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 def equal(left: Any, right: Any) -> bool:
@@ -109,29 +119,37 @@ def type_error(span: a.Span, message: str) -> CraftRuntimeError:
 
 
 # ------------------------------------------------------------------------------ operator closures
-# Each closure charges one budget step inline (``steps += 1`` and one comparison): see dsl.budget.
-def truth(value: Value, span: a.Span) -> bool:
-    """Two-valued logic: null counts as false; anything but a yes/no is a type error."""
-    if value is True:
-        return True
-    if value is None or value is False:
-        return False
-    raise type_error(span, f'"and"/"or"/conditions need a yes or no, not a {type(value).__name__}')
-
-
+# Each closure charges one budget step inline (``ctx.budget.steps += 1``); the evaluation checks the
+# budget when it ends (see dsl.budget and CompiledExpr).
 def logic(conjunction: bool, operands: list[Fn], span: a.Span) -> Fn:
     """A chain ``a and b and c`` (or ``or``) as one closure: evaluation stops at the first decider."""
-    def run(ctx: EvalContext) -> bool:
-        budget = ctx.budget
-        budget.steps += 1
-        if budget.steps > budget.check_at:
-            budget.check(span)
+    if conjunction:
+        def every(ctx: EvalContext) -> bool:
+            ctx.budget.steps += 1
+            for operand in operands:
+                value = operand(ctx)
+                if value is not True:
+                    if value is None or value is False:
+                        return False
+                    raise _not_a_condition(value, span)
+            return True
+        return every
+
+    def some(ctx: EvalContext) -> bool:
+        ctx.budget.steps += 1
         for operand in operands:
             value = operand(ctx)
-            if value is not conjunction and truth(value, span) is not conjunction:
-                return not conjunction
-        return conjunction
-    return run
+            if value is not False:
+                if value is True:
+                    return True
+                if value is not None:
+                    raise _not_a_condition(value, span)
+        return False
+    return some
+
+
+def _not_a_condition(value: Value, span: a.Span) -> CraftRuntimeError:
+    return type_error(span, f'"and"/"or"/conditions need a yes or no, not a {type(value).__name__}')
 
 
 def equality(positive: bool, node: a.Binary, left: Fn, right: Fn) -> Fn:
@@ -141,17 +159,14 @@ def equality(positive: bool, node: a.Binary, left: Fn, right: Fn) -> Fn:
         other = left if isinstance(node.right, a.Null) else right
 
         def is_null(ctx: EvalContext) -> bool:
-            ctx.budget.charge(span)
+            ctx.budget.steps += 1
             return (other(ctx) is None) is positive
         return is_null
     if isinstance(right, Const):
         return _equal_constant(positive, left, right.value, span)
 
     def run(ctx: EvalContext) -> bool:
-        budget = ctx.budget
-        budget.steps += 1
-        if budget.steps > budget.check_at:
-            budget.check(span)
+        ctx.budget.steps += 1
         x = left(ctx)
         if x is None:
             return False
@@ -164,15 +179,18 @@ def equality(positive: bool, node: a.Binary, left: Fn, right: Fn) -> Fn:
 
 
 def _equal_constant(positive: bool, left: Fn, y: Value, span: a.Span) -> Fn:
-    """``x == "won"``: the constant is captured, not called for."""
-    kind = type(y)
+    """``x == "won"``: the constant is captured, not called for; a plain field is read inline."""
+    kind, field = type(y), left.name if isinstance(left, Field) else None
 
     def run(ctx: EvalContext) -> bool:
-        budget = ctx.budget
-        budget.steps += 1
-        if budget.steps > budget.check_at:
-            budget.check(span)
-        x = left(ctx)
+        ctx.budget.steps += 1
+        if field is None:
+            x = left(ctx)
+        else:
+            bound = ctx.bindings
+            x = bound[field] if bound and field in bound else ctx.record.get(field)
+            if type(x) is not kind and x is not None:
+                x = normalise(x)
         if x is None:
             return False
         same = x == y if type(x) is kind else equal(x, y)
@@ -180,16 +198,13 @@ def _equal_constant(positive: bool, left: Fn, y: Value, span: a.Span) -> Fn:
     return run
 
 
-def order(compare: Callable[[Any, Any], Any], left: Fn, right: Fn, span: a.Span) -> Fn:
+def order(compare: Compare, left: Fn, right: Fn, span: a.Span) -> Fn:
     """``< <= > >=``: false when either side is null; a date meets a datetime at midnight UTC."""
     if isinstance(right, Const):
         return _order_constant(compare, left, right.value, span)
 
     def run(ctx: EvalContext) -> bool:
-        budget = ctx.budget
-        budget.steps += 1
-        if budget.steps > budget.check_at:
-            budget.check(span)
+        ctx.budget.steps += 1
         x = left(ctx)
         if x is None:
             return False
@@ -197,49 +212,53 @@ def order(compare: Callable[[Any, Any], Any], left: Fn, right: Fn, span: a.Span)
         if y is None:
             return False
         if type(x) is type(y) and type(x) in ORDERED:
-            return bool(compare(x, y))
+            return compare(x, y)
         return _order_mixed(compare, x, y, span)
     return run
 
 
-def _order_constant(compare: Callable[[Any, Any], Any], left: Fn, y: Value, span: a.Span) -> Fn:
-    kind = type(y)
+def _order_constant(compare: Compare, left: Fn, y: Value, span: a.Span) -> Fn:
+    """``x > 100``: the constant is captured, not called for; a plain field is read inline."""
+    kind, field = type(y), left.name if isinstance(left, Field) else None
     if y is None or kind not in ORDERED:
         return _order_mixed_constant(compare, left, y, span)
 
     def run(ctx: EvalContext) -> bool:
-        budget = ctx.budget
-        budget.steps += 1
-        if budget.steps > budget.check_at:
-            budget.check(span)
-        x = left(ctx)
+        ctx.budget.steps += 1
+        if field is None:
+            x = left(ctx)
+        else:
+            bound = ctx.bindings
+            x = bound[field] if bound and field in bound else ctx.record.get(field)
+            if type(x) is not kind and x is not None:
+                x = normalise(x)
         if x is None:
             return False
         if type(x) is kind:
-            return bool(compare(x, y))
+            return compare(x, y)
         return _order_mixed(compare, x, y, span)
     return run
 
 
-def _order_mixed_constant(compare: Callable[[Any, Any], Any], left: Fn, y: Value, span: a.Span) -> Fn:
+def _order_mixed_constant(compare: Compare, left: Fn, y: Value, span: a.Span) -> Fn:
     def run(ctx: EvalContext) -> bool:
-        ctx.budget.charge(span)
+        ctx.budget.steps += 1
         x = left(ctx)
         return x is not None and y is not None and _order_mixed(compare, x, y, span)
     return run
 
 
-def _order_mixed(compare: Callable[[Any, Any], Any], x: Value, y: Value, span: a.Span) -> bool:
+def _order_mixed(compare: Compare, x: Value, y: Value, span: a.Span) -> bool:
     pair = comparable(x, y)
     if pair is None:
         raise type_error(span, f"cannot order a {type(x).__name__} and a {type(y).__name__}")
-    return bool(compare(*pair))
+    return compare(*pair)
 
 
 def membership(positive: bool, left: Fn, right: Fn, span: a.Span) -> Fn:
     """``x in [..]`` / ``x not in [..]``: false whenever ``x`` or the list is null."""
     def run(ctx: EvalContext) -> bool:
-        ctx.budget.charge(span)
+        ctx.budget.steps += 1
         value = left(ctx)
         if value is None:
             return False
@@ -254,19 +273,19 @@ def membership(positive: bool, left: Fn, right: Fn, span: a.Span) -> Fn:
 
 def contains(left: Fn, right: Fn, span: a.Span) -> Fn:
     """Substring for strings, membership for lists (tags); null on either side is false."""
+    constant = isinstance(right, Const)
+    part_constant = right.value if isinstance(right, Const) else None
+
     def run(ctx: EvalContext) -> bool:
-        budget = ctx.budget
-        budget.steps += 1
-        if budget.steps > budget.check_at:
-            budget.check(span)
+        ctx.budget.steps += 1
         whole = left(ctx)
         if whole is None:
             return False
-        part = right(ctx)
-        if part is None:
-            return False
+        part = part_constant if constant else right(ctx)
         if type(whole) is str and type(part) is str:
             return part in whole
+        if part is None:
+            return False
         if type(whole) is list:
             return member(part, whole)
         raise type_error(span, '"contains" needs a text or a list on its left and text on its right')
@@ -275,21 +294,30 @@ def contains(left: Fn, right: Fn, span: a.Span) -> Fn:
 
 def arithmetic(op: str, left: Fn, right: Fn, span: a.Span) -> Fn:
     """``+ - * / %``: null in, null out; the operand types pick the operation (see the tables above)."""
-    table = ARITHMETIC[op]
+    table, field = ARITHMETIC[op], left.name if isinstance(left, Field) else None
+    numbers = table[(Decimal, Decimal)]
     constant = isinstance(right, Const)
     y_constant = right.value if isinstance(right, Const) else None
 
     def run(ctx: EvalContext) -> Value:
-        budget = ctx.budget
-        budget.steps += 1
-        if budget.steps > budget.check_at:
-            budget.check(span)
-        x = left(ctx)
+        ctx.budget.steps += 1
+        if field is None:
+            x = left(ctx)
+        else:
+            bound = ctx.bindings
+            x = bound[field] if bound and field in bound else ctx.record.get(field)
+            if type(x) is not Decimal and x is not None:
+                x = normalise(x)
         if x is None:
             return None
         y = y_constant if constant else right(ctx)
         if y is None:
             return None
+        if type(x) is Decimal and type(y) is Decimal:
+            try:
+                return numbers(x, y)
+            except ArithmeticError as exc:
+                raise CraftRuntimeError("E_RUNTIME_RANGE", f'"{op}" left the range of numbers', span) from exc
         apply = table.get((type(x), type(y)))
         if apply is None:
             raise type_error(span, f'"{op}" does not work on {type(x).__name__} and {type(y).__name__}')
@@ -297,8 +325,8 @@ def arithmetic(op: str, left: Fn, right: Fn, span: a.Span) -> Fn:
             result = apply(x, y)
         except (ArithmeticError, ValueError) as exc:
             raise CraftRuntimeError("E_RUNTIME_RANGE", f'"{op}" left the range of values', span) from exc
-        if type(result) is str and len(result) > budget.max_output:
-            budget.output(result, span)
+        if type(result) is str and len(result) > ctx.budget.max_output:
+            ctx.budget.output(result, span)
         return result
     return run
 
@@ -313,3 +341,18 @@ class Const:
 
     def __call__(self, ctx: EvalContext) -> Value:
         return self.value
+
+
+class Field:
+    """A field of the subject read by one name (``amount``); hot parents read it inline instead."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, ctx: EvalContext) -> Value:
+        bound, name = ctx.bindings, self.name
+        value = bound[name] if bound and name in bound else ctx.record.get(name)
+        kind = type(value)
+        return value if kind is str or kind is Decimal or value is None else normalise(value)

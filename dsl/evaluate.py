@@ -24,6 +24,7 @@ from dsl._py_functions import build_call
 from dsl._py_ops import (
     ORDER,
     Const,
+    Field,
     Fn,
     arithmetic,
     contains,
@@ -77,13 +78,18 @@ class CompiledExpr:
         self.span = span
 
     def __call__(self, ctx: EvalContext) -> Value:
+        """Evaluate; then settle the steps the closures counted (and read the clock when it is due)."""
         try:
-            return self._run(ctx)
+            value = self._run(ctx)
         except CraftRuntimeError:
             raise
         except Exception as exc:  # the last net: nothing of the host escapes an evaluation
             raise CraftRuntimeError("E_RUNTIME_TYPE", f"evaluation failed ({type(exc).__name__})",
                                     self.span) from exc
+        budget = ctx.budget
+        if budget.steps > budget.check_at:
+            budget.check(self.span)
+        return value
 
 
 def compile_expression(expr: a.Expr) -> CompiledExpr:
@@ -162,15 +168,19 @@ def _path(node: a.Path) -> Fn:
         return lambda ctx: _follow(ctx.old, names)
     if node.scope == "form":
         return lambda ctx: _follow(ctx.form, names)
+    if not rest:
+        return Field(first)
+
+    second, more = rest[0], rest[1:]
 
     def run(ctx: EvalContext) -> Value:
         bound = ctx.bindings
         value = bound[first] if bound and first in bound else ctx.record.get(first)
-        if rest:
-            for name in rest:
-                if type(value) is not dict and not isinstance(value, Mapping):
-                    return None
-                value = value.get(name)
+        if type(value) is not dict and not isinstance(value, Mapping):
+            return None
+        value = value.get(second)
+        if more:
+            return _follow(value, more)
         kind = type(value)
         return value if kind is str or kind is Decimal or value is None else normalise(value)
     return run
@@ -178,7 +188,7 @@ def _path(node: a.Path) -> Fn:
 
 def _charged(read: Fn, span: a.Span) -> Fn:
     def run(ctx: EvalContext) -> Value:
-        ctx.budget.charge(span)
+        ctx.budget.steps += 1
         return read(ctx)
     return run
 
@@ -188,7 +198,7 @@ def _template(parts: tuple[str | a.Path | a.Clock, ...], span: a.Span) -> Fn:
     compiled = [part if isinstance(part, str) else _compile(part) for part in parts]
 
     def run(ctx: EvalContext) -> str:
-        ctx.budget.charge(span)
+        ctx.budget.steps += 1
         text = "".join(part if isinstance(part, str) else render_value(part(ctx)) for part in compiled)
         return ctx.budget.output(text, span)
     return run
@@ -203,7 +213,7 @@ def _list(items: list[Fn], span: a.Span) -> Fn:
 
 def _not(operand: Fn, span: a.Span) -> Fn:
     def run(ctx: EvalContext) -> bool:
-        ctx.budget.charge(span)
+        ctx.budget.steps += 1
         value = operand(ctx)
         if value is None or value is False:
             return True
@@ -215,7 +225,7 @@ def _not(operand: Fn, span: a.Span) -> Fn:
 
 def _negate(operand: Fn, span: a.Span) -> Fn:
     def run(ctx: EvalContext) -> Value:
-        ctx.budget.charge(span)
+        ctx.budget.steps += 1
         value = operand(ctx)
         if value is None:
             return None
@@ -227,7 +237,7 @@ def _negate(operand: Fn, span: a.Span) -> Fn:
 
 def _is_empty(operand: Fn, negated: bool, span: a.Span) -> Fn:
     def run(ctx: EvalContext) -> bool:
-        ctx.budget.charge(span)
+        ctx.budget.steps += 1
         return empty(operand(ctx)) is not negated
     return run
 
