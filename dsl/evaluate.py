@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from dsl import ast as a
 from dsl._py_functions import build_call
@@ -68,33 +68,75 @@ class EvalContext:
         self.budget = Budget() if budget is None else budget
 
 
-class CompiledExpr:
-    """A compiled expression: call it with an :class:`EvalContext` to get its value."""
+class CompiledExpr(Protocol):
+    """A compiled expression: call it with an :class:`EvalContext` to get its value.
 
-    __slots__ = ("_run", "span")
+    What :func:`compile_expression` returns is the guarded root closure itself (not an object that
+    calls it), so an evaluation costs no frame beyond the expression's own.
+    """
 
-    def __init__(self, run: Fn, span: a.Span) -> None:
-        self._run = run
-        self.span = span
-
-    def __call__(self, ctx: EvalContext) -> Value:
-        """Evaluate; then settle the steps the closures counted (and read the clock when it is due)."""
-        try:
-            value = self._run(ctx)
-        except CraftRuntimeError:
-            raise
-        except Exception as exc:  # the last net: nothing of the host escapes an evaluation
-            raise CraftRuntimeError("E_RUNTIME_TYPE", f"evaluation failed ({type(exc).__name__})",
-                                    self.span) from exc
-        budget = ctx.budget
-        if budget.steps > budget.check_at:
-            budget.check(self.span)
-        return value
+    def __call__(self, ctx: EvalContext, /) -> Value: ...
 
 
 def compile_expression(expr: a.Expr) -> CompiledExpr:
-    """Compile a (checked) expression once; unknown functions raise :class:`~dsl.errors.CraftErrors`."""
-    return CompiledExpr(_compile(expr), expr.span)
+    """Compile a (checked) expression once; unknown functions raise :class:`~dsl.errors.CraftErrors`.
+
+    A condition (``a and b``, ``a or b``) gets its guard in the same closure as the chain, since
+    conditions are what runs over many records; any other root gets :func:`_guard` around it.
+    """
+    if isinstance(expr, a.Binary) and expr.op in ("and", "or"):
+        return _condition(expr.op == "and", [_compile(part) for part in _chain(expr)], expr.span)
+    return _guard(_compile(expr), expr.span)
+
+
+def _host_failure(exc: Exception, span: a.Span) -> CraftRuntimeError:
+    """The last net: whatever the host raised becomes a coded error (and nothing of the host escapes)."""
+    return CraftRuntimeError("E_RUNTIME_TYPE", f"evaluation failed ({type(exc).__name__})", span)
+
+
+def _guard(run: Fn, span: a.Span) -> Fn:
+    """Evaluate, then settle the steps the closures counted (reading the clock when it is due)."""
+    def evaluate(ctx: EvalContext) -> Value:
+        try:
+            value = run(ctx)
+        except CraftRuntimeError:
+            raise
+        except Exception as exc:
+            raise _host_failure(exc, span) from exc
+        budget = ctx.budget
+        if budget.steps > budget.check_at:
+            budget.check(span)
+        return value
+    return evaluate
+
+
+def _condition(conjunction: bool, operands: list[Fn], span: a.Span) -> Fn:
+    """A whole ``and``/``or`` chain with :func:`_guard`'s work done in the same frame."""
+    def evaluate(ctx: EvalContext) -> bool:
+        budget = ctx.budget
+        budget.steps += 1
+        result = conjunction
+        try:
+            for operand in operands:
+                value = operand(ctx)
+                if value is True:
+                    if not conjunction:
+                        result = True
+                        break
+                elif value is None or value is False:
+                    if conjunction:
+                        result = False
+                        break
+                else:
+                    raise type_error(span, f"a condition needs a yes or no, not a {type(value).__name__}")
+        except CraftRuntimeError:
+            raise
+        except Exception as exc:
+            raise _host_failure(exc, span) from exc
+        if budget.steps > budget.check_at:
+            budget.check(span)
+        return result
+    return evaluate
 
 
 def compile_source(source: str, file: str = "<expression>") -> CompiledExpr:
@@ -104,7 +146,7 @@ def compile_source(source: str, file: str = "<expression>") -> CompiledExpr:
 
 def compile_template(text: a.Text) -> Callable[[EvalContext], str]:
     """Compile a string with ``{path}`` placeholders; it renders like :func:`dsl.strings.render`."""
-    return CompiledExpr(_compile(text), text.span)
+    return _guard(_compile(text), text.span)
 
 
 def _compile(node: a.Expr) -> Fn:
