@@ -256,15 +256,19 @@ def _order_mixed(compare: Compare, x: Value, y: Value, span: a.Span) -> bool:
 
 
 def membership(positive: bool, left: Fn, right: Fn, span: a.Span) -> Fn:
-    """``x in [..]`` / ``x not in [..]``: false whenever ``x`` or the list is null."""
+    """``x in [..]`` is false when ``x`` or the list is null; ``x not in [..]`` is its negation.
+
+    So ``null not in [1]`` is true, like ``not (null in [1])`` (and like SQL's ``NOT`` of an unknown
+    ``IN`` counted as false).
+    """
     def run(ctx: EvalContext) -> bool:
         ctx.budget.steps += 1
         value = left(ctx)
         if value is None:
-            return False
+            return not positive
         items = right(ctx)
         if items is None:
-            return False
+            return not positive
         if type(items) is not list:
             raise type_error(span, '"in" needs a list on its right')
         return member(value, items) is positive

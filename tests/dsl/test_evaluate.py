@@ -148,7 +148,7 @@ MEMBERSHIP = [
     ("x in [1, null]", False),
     ("n not in [1, 2]", True),
     ("n not in [10]", False),
-    ("x not in [1]", False),
+    ("x not in [1]", True),
     ('"vip" in tags', True),
     ("stage == won", True),
     ("stage in [won, lost]", True),
@@ -156,6 +156,7 @@ MEMBERSHIP = [
     ("stage not in [won]", False),
     ('d in [date("2026-03-02")]', True),
     ("1 in x", False),
+    ("1 not in x", True),
 ]
 EMPTY_AND_CONTAINS = [
     ("x is empty", True),
