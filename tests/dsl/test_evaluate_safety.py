@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import dsl
 from dsl import ast as a
 from dsl.errors import CraftRuntimeError
-from dsl.evaluate import EvalContext, compile_expression, compile_source, compile_template
+from dsl.evaluate import CompiledExpr, EvalContext, compile_expression, compile_source, compile_template
+from dsl.format import format_expression
 from dsl.parser import parse_expression
 
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -129,19 +132,21 @@ _BINARY = ["or", "and", "==", "!=", "<", "<=", ">", ">=", "in", "not in", "conta
 _paths = st.lists(st.sampled_from([*_NAMES, "huge", "inf"]), min_size=1, max_size=3).map(
     lambda names: a.Path("record", tuple(a.Ident(name) for name in names))
 )
-_leaves = st.one_of(
-    st.integers(-(10**20), 10**20).map(a.Number),
-    st.floats(allow_nan=False, allow_infinity=False).map(a.Number),
-    st.text(max_size=5).map(a.StringLit),
-    st.booleans().map(a.Bool),
-    st.just(a.Null()),
-    st.sampled_from(["now", "today"]).map(a.Clock),  # type: ignore[arg-type]
-    st.tuples(st.integers(-1000, 10**6), st.sampled_from(["seconds", "hours", "days", "weeks"])).map(
-        lambda pair: a.Duration(pair[0], pair[1])  # type: ignore[arg-type]
-    ),
-    _paths,
-    st.lists(_paths | st.text(max_size=3), max_size=3).map(lambda parts: a.Template(tuple(parts))),
-)
+
+
+def _leaves_with(numbers: st.SearchStrategy[a.Expr]) -> st.SearchStrategy[a.Expr]:
+    return st.one_of(
+        numbers,
+        st.text(max_size=5).map(a.StringLit),
+        st.booleans().map(a.Bool),
+        st.just(a.Null()),
+        st.sampled_from(["now", "today"]).map(a.Clock),  # type: ignore[arg-type]
+        st.tuples(st.integers(-1000, 10**6), st.sampled_from(["seconds", "hours", "days", "weeks"])).map(
+            lambda pair: a.Duration(pair[0], pair[1])  # type: ignore[arg-type]
+        ),
+        _paths,
+        st.lists(_paths | st.text(max_size=3), max_size=3).map(lambda parts: a.Template(tuple(parts))),
+    )
 
 
 def _extend(children: st.SearchStrategy[a.Expr]) -> st.SearchStrategy[a.Expr]:
@@ -159,7 +164,15 @@ def _extend(children: st.SearchStrategy[a.Expr]) -> st.SearchStrategy[a.Expr]:
     )
 
 
-_expressions = st.recursive(_leaves, _extend, max_leaves=12)
+_any_numbers = st.integers(-(10**20), 10**20).map(a.Number) | st.floats(
+    allow_nan=False, allow_infinity=False
+).map(a.Number)
+#: numbers the parser accepts (at most 18 digits), so that the formatted text parses again
+_written_numbers = st.integers(0, 10**17).map(a.Number) | st.integers(0, 10**6).map(
+    lambda n: a.Number(n / 100)
+)
+_expressions = st.recursive(_leaves_with(_any_numbers), _extend, max_leaves=12)
+_written_expressions = st.recursive(_leaves_with(_written_numbers), _extend, max_leaves=12)
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -171,3 +184,31 @@ def test_any_expression_on_any_values_ends_in_a_value_or_a_runtime_error(expr: a
         compiled(ctx)
     except CraftRuntimeError as error:
         assert error.code.startswith(("E_RUNTIME_", "E_BUDGET_"))
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expr=_written_expressions)
+def test_an_expression_means_the_same_after_formatting_and_parsing_it_again(expr: a.Expr) -> None:
+    ctx = EvalContext(now=NOW, record=_RECORD)
+
+    assert _outcome(compile_source(format_expression(expr)), ctx) == _outcome(compile_expression(expr), ctx)
+
+
+def _outcome(compiled: CompiledExpr, ctx: EvalContext) -> object:
+    """The value, or the error code: what two evaluations are compared by."""
+    try:
+        return compiled(ctx)
+    except CraftRuntimeError as error:
+        return error.code
+
+
+_EVALUATOR_FILES = ("evaluate.py", "_py_ops.py", "_py_functions.py", "values.py", "budget.py")
+
+
+@pytest.mark.parametrize(
+    "word", ["eval(", "exec(", "getattr(", "__import__", "jinja", "format_map(", ".format("]
+)
+def test_the_evaluator_uses_no_eval_no_attribute_lookup_and_no_template_engine(word: str) -> None:
+    sources = [(Path(dsl.__file__).parent / name).read_text(encoding="utf-8") for name in _EVALUATOR_FILES]
+
+    assert not any(word in source for source in sources)
