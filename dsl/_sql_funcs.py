@@ -53,6 +53,7 @@ class Compiler(BaseCompiler):
         if name in ("min", "max"):
             return self.extreme(args, name)
         if name == "coalesce":
+            args = self.unify_dates(args)
             family = next((arg.type for arg in args if arg.type != "null"), "null")
             return Sql(sa.func.coalesce(*[arg.sql for arg in args], type_=args[0].sql.type), family)
         if name in _SAME_TYPE:
@@ -95,16 +96,20 @@ class Compiler(BaseCompiler):
         earlier = ops.day_number(self.as_date(first), self.dialect)
         return Sql(sa.type_coerce(later - earlier, sa.Numeric()), "number")
 
+    def unify_dates(self, args: list[Sql]) -> list[Sql]:
+        """Dates beside datetimes become their midnight UTC: one SQL expression has one type."""
+        if {arg.type for arg in args} >= {"date", "datetime"}:
+            return [Sql(ops.date_to_datetime(arg.sql, self.dialect), "datetime") if arg.type == "date"
+                    else arg for arg in args]
+        return args
+
     def extreme(self, args: list[Sql], name: str) -> Sql:
         """min/max ignoring nulls: NULL only when every argument is NULL."""
         known = [arg for arg in args if arg.type != "null"]
         if not known:
             return Sql(sa.null(), "null")
+        known = self.unify_dates(known)
         family = known[0].type
-        if {arg.type for arg in known} == {"date", "datetime"}:
-            family = "datetime"
-            known = [Sql(ops.date_to_datetime(arg.sql, self.dialect), "datetime") if arg.type == "date"
-                     else arg for arg in known]
         result = known[0].sql
         for arg in known[1:]:
             candidate = ops.ordered(arg.sql, family, self.dialect)

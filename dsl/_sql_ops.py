@@ -135,7 +135,7 @@ def modulo(left: Col, right: Col, dialect: str) -> Col:
     """Remainder with the sign of the dividend (Decimal's ``%``); a zero divisor gives NULL."""
     if dialect == "sqlite":  # SQLite's % truncates both operands to integers first
         divisor = sa.func.nullif(right, 0)
-        whole = sa.cast(sa.cast(left, sa.Float) / divisor, sa.Integer)
+        whole = sa.cast(sa.func.round(sa.cast(left, sa.Float) / divisor, 9), sa.Integer)  # 0.3/0.1 is 2.99…
         return sa.type_coerce(left - divisor * whole, sa.Numeric())
     divisor = sa.func.nullif(sa.cast(right, sa.Numeric), 0)
     return sa.type_coerce(sa.func.mod(sa.cast(left, sa.Numeric), divisor), sa.Numeric())
@@ -185,4 +185,18 @@ def as_text(col: Col, family: str, dialect: str) -> Col:
         col = text_of_epoch(col)
     if family == "boolean":
         return sa.case((col, "true"), (sa.not_(col), "false"), else_=sa.null())
+    if family == "number":
+        return number_text(col, dialect)
     return sa.cast(col, sa.Text)
+
+
+def number_text(col: Col, dialect: str) -> Col:
+    """A number as templates print it (``dsl.values.render_number``): ``3``, ``2.50``, ``1.23456``."""
+    whole: Col = sa.cast(col, sa.Integer) if dialect == "sqlite" else sa.func.trunc(col)
+    text = sa.cast(col if dialect == "sqlite" else sa.func.trim_scale(col), sa.Text)
+    return sa.case((col == whole, sa.cast(whole, sa.Text)),
+                   (sa.func.length(text) - _position(text, dialect) == 1, text.concat("0")), else_=text)
+
+
+def _position(text: Col, dialect: str) -> Col:
+    return sa.func.instr(text, ".") if dialect == "sqlite" else sa.func.strpos(text, ".")
