@@ -64,9 +64,12 @@ def _round(node: a.Call, args: list[Fn]) -> Fn:
             return None
         if type(value) is not Decimal or type(digits) is not Decimal or digits != digits.to_integral_value():
             raise type_error(span, "round() needs a number and a whole number of digits")
-        if abs(digits) > 18:
-            raise CraftRuntimeError("E_RUNTIME_RANGE", "round() keeps at most 18 digits", span)
-        return round_half_up(value, int(digits))
+        try:
+            if abs(digits) > 18:
+                raise ArithmeticError
+            return round_half_up(value, int(digits))
+        except ArithmeticError as exc:
+            raise CraftRuntimeError("E_RUNTIME_RANGE", "round() left the range of numbers", span) from exc
     return run
 
 

@@ -8,7 +8,8 @@ looking at the syntax tree again.  The semantics are the shared table of the lan
 Why it is safe: values are only read with ``Mapping.get`` along the path's names (never
 ``getattr``), host values are normalised to language values (:func:`dsl.values.normalise` turns
 anything else into null), there is no ``eval`` and no template engine, record values pasted into a
-template are never parsed again, and every node charges the run's :class:`~dsl.budget.Budget`.
+template are never parsed again, and every operator, function and template charges a step of the
+run's :class:`~dsl.budget.Budget` (literals and path reads are leaves their parent's step covers).
 Every problem while evaluating is a :class:`~dsl.errors.CraftRuntimeError`.
 """
 
@@ -237,11 +238,11 @@ def _charged(read: Fn, span: a.Span) -> Fn:
 
 def _template(parts: tuple[str | a.Path | a.Clock, ...], span: a.Span) -> Fn:
     """Render placeholders as plain text (:func:`dsl.values.render_value`); never parsed again."""
-    compiled = [part if isinstance(part, str) else _compile(part) for part in parts]
+    compiled = [Const(part) if isinstance(part, str) else _compile(part) for part in parts]
 
     def run(ctx: EvalContext) -> str:
         ctx.budget.steps += 1
-        text = "".join(part if isinstance(part, str) else render_value(part(ctx)) for part in compiled)
+        text = "".join([render_value(part(ctx)) for part in compiled])
         return ctx.budget.output(text, span)
     return run
 

@@ -325,9 +325,10 @@ def test_a_runtime_type_error_points_at_the_expression() -> None:
     assert (caught.value.span.line, caught.value.span.col) == (1, 6)
 
 
-def test_a_date_beyond_the_calendar_is_a_range_error() -> None:
+@pytest.mark.parametrize("source", ["d + 99999999 days", "round(n, 30)", "round(huge, 2)"])
+def test_a_value_beyond_the_range_of_dates_or_numbers_is_a_range_error(source: str) -> None:
     with pytest.raises(CraftRuntimeError) as caught:
-        ev("d + 99999999 days")
+        ev(source, RECORD | {"huge": Decimal("1E+30")})
 
     assert caught.value.code == "E_RUNTIME_RANGE"
 
