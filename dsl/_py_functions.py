@@ -38,6 +38,8 @@ def _strict(node: a.Call, args: list[Fn]) -> Fn:
     """A one-argument function that maps null to null and refuses values of other types."""
     kinds, apply = _STRICT[node.name.name]
     (arg,), span, name, usual = args, node.span, node.name.name, _STRICT[node.name.name][0][0]
+    if name in ("upper", "lower"):
+        return _case(arg, apply, name, span)
 
     def run(ctx: EvalContext) -> Any:
         ctx.budget.steps += 1
@@ -49,6 +51,23 @@ def _strict(node: a.Call, args: list[Fn]) -> Fn:
         if type(value) not in kinds:
             raise type_error(span, f"{name}() cannot use a {type(value).__name__} value")
         return apply(value)
+    return run
+
+
+def _case(arg: Fn, apply: Callable[[str], str], name: str, span: a.Span) -> Fn:
+    """upper/lower: like the others, but the text may grow (``"ß"`` -> ``"SS"``), so it is measured."""
+    def run(ctx: EvalContext) -> Any:
+        budget = ctx.budget
+        budget.steps += 1
+        value = arg(ctx)
+        if type(value) is str:
+            result = apply(value)
+            if len(result) > budget.max_output:
+                budget.output(result, span)
+            return result
+        if value is None:
+            return None
+        raise type_error(span, f"{name}() cannot use a {type(value).__name__} value")
     return run
 
 

@@ -75,9 +75,11 @@ def test_time_is_only_read_every_few_hundred_steps() -> None:
     assert _code("1 + 2 + 3", budget) is None
 
 
-@pytest.mark.parametrize("source", ["big + big", '"{big}{big}"', 'big + "!"'])
+@pytest.mark.parametrize("source", ["big + big", '"{big}{big}"', 'big + "!"', "upper(sharp_s)"])
 def test_a_text_longer_than_the_output_budget_stops_the_run(source: str) -> None:
-    assert _code(source, Budget(max_output=100), {"big": "x" * 100}) == "E_BUDGET_OUTPUT"
+    record = {"big": "x" * 100, "sharp_s": "\u00df" * 60}
+
+    assert _code(source, Budget(max_output=100), record) == "E_BUDGET_OUTPUT"
 
 
 def test_a_text_of_exactly_the_output_budget_is_fine() -> None:
