@@ -112,8 +112,13 @@ def walk(scope: Scope, entity: str, segments: tuple[a.Ident, ...]) -> tuple[Fiel
     return info, owner
 
 
-def resolve(scope: Scope, path: a.Path) -> tuple[FieldInfo | None, str, str]:
-    """Resolve a path in its scope: its field (None when unknown or not a field), value type, owner entity."""
+def resolve(scope: Scope, path: a.Path | a.Clock) -> tuple[FieldInfo | None, str, str]:
+    """Resolve a path in its scope: its field (None when unknown or not a field), value type, owner entity.
+
+    ``now``/``today`` parse where a path may stand (a write target, a recipient), so they resolve too.
+    """
+    if isinstance(path, a.Clock):
+        return None, expr_type(scope, path), ""
     if path.scope == "payload":
         if not isinstance(scope.trigger, a.WebhookTrigger):
             scope.error("E_NO_PAYLOAD_HERE", "payload.x only exists in a webhook automation", path.span)
@@ -137,6 +142,11 @@ def resolve(scope: Scope, path: a.Path) -> tuple[FieldInfo | None, str, str]:
     else:
         info, owner = walk(scope, scope.subject, path.segments)
     return info, value_type(info) if info else "any", owner
+
+
+def path_text(path: a.Path | a.Clock) -> str:
+    """A path (or the clock standing where a path was expected) as written, for messages."""
+    return path.kind if isinstance(path, a.Clock) else path.dotted
 
 
 def _form_value(scope: Scope, path: a.Path) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Mapping
 
 from dsl import ast as a
 from dsl._check_expr import (
@@ -14,6 +14,7 @@ from dsl._check_expr import (
     expect,
     expr_type,
     field_of,
+    path_text,
     resolve,
     suggest,
     value_type,
@@ -22,9 +23,18 @@ from dsl.schema import FieldInfo
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _WAITING = (a.WaitStep, a.WaitUntilStep, a.TaskStep, a.ApprovalStep)
+#: Built-in fields the platform sets itself (the records store refuses to write them too).
+_PLATFORM_FIELDS = frozenset({"id", "created_at", "updated_at", "created_by", "version", "deleted_at",
+                              "stage_entered_at"})
+_COMPUTED = frozenset({"id", "formula", "rollup"})
+_NOT_WRITABLE = {
+    "old": "old.x is the value before the change and cannot be written",
+    "form": "form.x is what the form posted and cannot be written",
+    "payload": "payload.x is what the webhook received and cannot be written",
+}
 
 
-def check_body(scope: Scope, steps: tuple[a.Step, ...], processes: Collection[str]) -> None:
+def check_body(scope: Scope, steps: tuple[a.Step, ...], processes: Mapping[str, str | None]) -> None:
     """Check each step in order; ``as`` bindings become visible to the steps after them."""
     for step in steps:
         if isinstance(step, _WAITING):
@@ -56,32 +66,58 @@ def _check_data_step(scope: Scope, step: a.Step) -> bool:
     match step:
         case a.SetStep(assignments):
             for assignment in assignments:
-                _check_assignment(scope, assignment, resolve(scope, assignment.target)[0])
+                _check_set(scope, assignment)
         case a.MoveStep(stage, pipeline):
-            if scope.subject is not None:
+            if _has_subject(scope, step, '"move"') and scope.subject is not None:
                 check_stage(scope, scope.subject, stage, pipeline, trigger=False)
         case a.CreateStep(entity, assignments, binding):
             target = entity_named(scope, entity)
             for assignment in assignments:
-                info = field_of(scope, target, assignment.target.segments[-1]) if target else None
-                _check_assignment(scope, assignment, info)
+                _check_assignment(scope, assignment, with_field(scope, target, assignment.target))
             _bind(scope, binding, target)
         case a.UpdateStep(target, assignments):
             _check_update(scope, target, assignments)
         case a.TagStep(_, tag):
             check_text(scope, tag)
-            fields = scope.schema.fields(scope.subject).values() if scope.subject else ()
-            if scope.subject and not any(f.type == "tags" for f in fields):
-                scope.error("E_UNKNOWN_FIELD", f"{scope.subject} has no tags field", step.span)
+            _check_tags_field(scope, step)
         case a.AssignStep(target, _, group):
-            _check_user(scope, target)
+            if writable_target(scope, target, field=True):
+                _check_user(scope, target, written=True)
             _check_group(scope, group)
         case _:
             return False
     return True
 
 
-def _check_other_step(scope: Scope, step: a.Step, processes: Collection[str]) -> None:
+def _check_set(scope: Scope, assignment: a.Assignment) -> None:
+    """``set f = v``: f is a writable field of the subject (or of a record a path or binding reaches)."""
+    if not writable_target(scope, assignment.target, field=True):
+        expr_type(scope, assignment.value)
+        return
+    info = resolve(scope, assignment.target)[0]
+    _check_assignment(scope, assignment, info)
+    if info is not None:
+        check_read_only(scope, info, assignment.target.span)
+
+
+def _check_tags_field(scope: Scope, step: a.TagStep) -> None:
+    if not _has_subject(scope, step, "a tag step") or scope.subject is None:
+        return
+    if not any(f.type == "tags" for f in scope.schema.fields(scope.subject).values()):
+        scope.error("E_UNKNOWN_FIELD", f"{scope.subject} has no tags field", step.span)
+
+
+def _has_subject(scope: Scope, step: a.Step, what: str) -> bool:
+    """Whether a step that acts on the subject record has one (reported once when it has none)."""
+    if scope.subject is not None:
+        return True
+    if scope.subject_known:  # an unknown entity or form has been reported already
+        scope.error("E_UNKNOWN_NAME", f"{what} acts on the subject record, and this automation has none",
+                    step.span, 'create a record "as NAME" and "update NAME with …" instead')
+    return False
+
+
+def _check_other_step(scope: Scope, step: a.Step, processes: Mapping[str, str | None]) -> None:
     match step:
         case a.CreateTaskStep(title, assignee, _, binding) | a.TaskStep(title, assignee, _, _, binding):
             check_text(scope, title)
@@ -108,11 +144,22 @@ def _check_other_step(scope: Scope, step: a.Step, processes: Collection[str]) ->
                 check_condition(scope, until)
         case a.WaitUntilStep(condition, _):
             check_condition(scope, condition)
-        case a.StartProcessStep(name) if name.value not in processes:
-            scope.error("E_UNKNOWN_PROCESS", f'there is no process "{name.value}"', name.span,
-                        suggest(name.value, processes))
-        case a.StartProcessStep(name):
-            scope.use("process", name.value)
+        case a.StartProcessStep():
+            _check_start(scope, step, processes)
+
+
+def _check_start(scope: Scope, step: a.StartProcessStep, processes: Mapping[str, str | None]) -> None:
+    """The process exists and runs on records of the subject's entity (it starts on the subject)."""
+    name = step.name
+    if name.value not in processes:
+        scope.error("E_UNKNOWN_PROCESS", f'there is no process "{name.value}"', name.span,
+                    suggest(name.value, processes))
+        return
+    scope.use("process", name.value)
+    entity = processes[name.value]
+    if _has_subject(scope, step, '"start process"') and entity not in (None, scope.subject):
+        scope.error("E_TYPE_MISMATCH", f'process "{name.value}" runs on {entity} records, not '
+                    f"{scope.subject}", name.span, f"start it from an automation of {entity}")
 
 
 def _check_assignment(scope: Scope, assignment: a.Assignment, info: FieldInfo | None) -> None:
@@ -125,22 +172,75 @@ def _check_assignment(scope: Scope, assignment: a.Assignment, info: FieldInfo | 
                     assignment.value.span)
 
 
+def writable_target(scope: Scope, target: a.Path | a.Clock, *, field: bool) -> bool:
+    """Whether a step may write to ``target`` (a field when ``field``, else a record); False after
+    reporting why not.  Codes as the compiler's, which refuses the same targets."""
+    if isinstance(target, a.Clock):
+        scope.error("E_TYPE_MISMATCH", f'"{target.kind}" is the workspace clock and cannot be written',
+                    target.span, "only fields of records can be set")
+        return False
+    if target.scope != "record":
+        scope.error("E_TYPE_MISMATCH", f'"{target.dotted}" cannot be written', target.span,
+                    _NOT_WRITABLE.get(target.scope))
+        return False
+    first = target.segments[0].name
+    if first in scope.bindings and scope.bindings[first] is None:
+        scope.error("E_TYPE_MISMATCH", f'"{first}" is a result bound with "as", not a record to write',
+                    target.span, "only records created or updated by a step can be written")
+        return False
+    if field and len(target.segments) == 1 and first in scope.bindings:
+        scope.error("E_TYPE_MISMATCH", f'"{first}" is a record bound with "as", not a field', target.span,
+                    f'set one of its fields, such as "{first}.owner"')
+        return False
+    return True
+
+
+def with_field(scope: Scope, entity: str | None, target: a.Path | a.Clock) -> FieldInfo | None:
+    """The field a ``create … with``/``update … with`` entry names: one plain, writable field name."""
+    if entity is None:
+        return None
+    if isinstance(target, a.Clock) or target.scope != "record" or len(target.segments) > 1:
+        scope.error("E_UNKNOWN_FIELD", f'{entity} has no field "{path_text(target)}"', target.span,
+                    f'name one field of {entity}; change other records with "update"')
+        return None
+    info = field_of(scope, entity, target.segments[0])
+    if info is not None:
+        check_read_only(scope, info, target.span)
+    return info
+
+
+def check_read_only(scope: Scope, info: FieldInfo, span: a.Span) -> None:
+    """Fields the platform keeps (system stamps, formulas, rollups, the stage) are never written."""
+    if info.type in ("stage", "pipeline"):
+        scope.error("E_READ_ONLY", f'"{info.name}" changes only by moving the record', span,
+                    'use "move to stage S"')
+    elif info.name in _PLATFORM_FIELDS or info.type in _COMPUTED:
+        scope.error("E_READ_ONLY", f'"{info.name}" is kept by the platform and cannot be written', span)
+
+
 def _check_update(scope: Scope, target: a.Path, assignments: tuple[a.Assignment, ...]) -> None:
+    if not writable_target(scope, target, field=False):
+        for assignment in assignments:
+            expr_type(scope, assignment.value)
+        return
     info, kind, owner = resolve(scope, target)
     entity = info.target if info is not None and info.type in ("reference", "user") else (
         owner if kind == "record" and info is None else None)
     if info is not None and entity is None:
         scope.error("E_NOT_A_REFERENCE", f'"{target.dotted}" is not a record to update', target.span)
     for assignment in assignments:
-        field = field_of(scope, entity, assignment.target.segments[-1]) if entity else None
-        _check_assignment(scope, assignment, field)
+        _check_assignment(scope, assignment, with_field(scope, entity, assignment.target))
 
 
-def _check_user(scope: Scope, path: a.Path) -> None:
-    info, kind, _ = resolve(scope, path)
-    is_user = kind in ("user", "any") or (info is not None and info.target == "User")
-    if info is not None and not is_user:
-        scope.error("E_NOT_A_USER", f'"{path.dotted}" is a {info.type} field, not a user', path.span,
+def _check_user(scope: Scope, path: a.Path, *, written: bool = False) -> None:
+    """``path`` holds a user (a user field, a reference to User, or a binding of a User record)."""
+    info, kind, owner = resolve(scope, path)
+    if written and info is not None:
+        check_read_only(scope, info, path.span)
+    is_user = kind in ("user", "any") or (info.target == "User" if info is not None else owner == "User")
+    if not is_user:
+        what = f"a {info.type} field" if info is not None else f"a {owner} record" if owner else f"a {kind}"
+        scope.error("E_NOT_A_USER", f'"{path_text(path)}" is {what}, not a user', path.span,
                     'use a user field such as owner, or group "G"')
 
 

@@ -10,7 +10,12 @@ Decisions the spec leaves open, made here:
   left to wait on) and in ``every …`` automations (a run per record per occurrence must end before the
   next occurrence starts);
 * ``form NAME submitted`` automations have the record the form creates as their subject;
-  ``webhook NAME received`` automations have none, so only bindings and ``payload.x`` are readable.
+  ``webhook NAME received`` automations have none, so only bindings and ``payload.x`` are readable,
+  and ``move``, tag steps and ``start process`` (which act on the subject) are refused there;
+* steps write fields of records only: never ``now``/``today``, ``old.x``, ``form.x``, ``payload.x``, a
+  binding itself or a non-record binding, nor a field the platform keeps (system stamps, formulas,
+  rollups; the stage changes by ``move``);
+* ``start process`` starts the process on the subject, so the process must be ``for`` its entity.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from dsl.schema import SchemaProtocol, Use
 def check_program(program: a.Program, schema: SchemaProtocol, *,
                   processes: Collection[str] | None = None) -> list[CraftError]:
     """Every problem of ``program`` in source order.  ``processes``: all process names of the blueprint
-    (to check ``start process``); by default the processes of this program."""
+    (to check ``start process``), or a mapping name -> entity to also check that a started process
+    runs on the subject's entity; by default the processes of this program."""
     return _analyse(program, schema, processes)[0]
 
 
@@ -56,7 +62,7 @@ def check_files(sources: Mapping[str, str], schema: SchemaProtocol) -> list[Craf
         program, syntax = parse_partial(text, file)
         errors.extend(syntax)
         programs.append(program)
-    processes = {p.name.value for program in programs for p in program.processes}
+    processes = {p.name.value: p.entity.name for program in programs for p in program.processes}
     seen: dict[tuple[str, str], a.Span] = {}
     for program in programs:
         errors.extend(_analyse(program, schema, processes, seen)[0])
@@ -68,7 +74,7 @@ def _analyse(program: a.Program, schema: SchemaProtocol, processes: Collection[s
              ) -> tuple[list[CraftError], dict[tuple[str, str], frozenset[Use]]]:
     errors: list[CraftError] = []
     uses: dict[tuple[str, str], frozenset[Use]] = {}
-    known = set(processes) if processes is not None else {p.name.value for p in program.processes}
+    known = _process_entities(program, processes)
     _check_duplicates(program, errors, {} if seen is None else seen)
     for item in program.items:
         if isinstance(item, a.Automation):
@@ -78,6 +84,15 @@ def _analyse(program: a.Program, schema: SchemaProtocol, processes: Collection[s
             scope = _check_process(item, schema, errors, known)
             uses[("process", item.name.value)] = frozenset(scope.uses)
     return sorted(errors, key=lambda e: (e.span.line, e.span.col)), uses
+
+
+def _process_entities(program: a.Program, processes: Collection[str] | None) -> dict[str, str | None]:
+    """Process name -> the entity it runs on (None when only its name is known)."""
+    own = {p.name.value: p.entity.name for p in program.processes}
+    if processes is None:
+        return dict(own)
+    given: Mapping[str, str] = processes if isinstance(processes, Mapping) else {}
+    return {name: given.get(name, own.get(name)) for name in processes}
 
 
 def _check_duplicates(program: a.Program, errors: list[CraftError],
@@ -96,7 +111,7 @@ def _check_duplicates(program: a.Program, errors: list[CraftError],
 
 
 def _check_automation(item: a.Automation, schema: SchemaProtocol, errors: list[CraftError],
-                      processes: set[str]) -> Scope:
+                      processes: Mapping[str, str | None]) -> Scope:
     scope = Scope(schema, errors, None, item.trigger)
     _check_trigger(scope, item.trigger)
     if item.condition is not None:
@@ -106,7 +121,7 @@ def _check_automation(item: a.Automation, schema: SchemaProtocol, errors: list[C
 
 
 def _check_process(item: a.Process, schema: SchemaProtocol, errors: list[CraftError],
-                   processes: set[str]) -> Scope:
+                   processes: Mapping[str, str | None]) -> Scope:
     scope = Scope(schema, errors, None, None, in_process=True)
     scope.subject = entity_named(scope, item.entity)
     scope.subject_known = scope.subject is not None

@@ -54,6 +54,8 @@ CODES: dict[str, str] = {
     "E_MIXED_ENTITIES": "A `changed` trigger lists fields of different entities.",
     "E_BAD_METHOD": "A webhook's method must be GET, POST, PUT, PATCH or DELETE.",
     "E_BAD_TIMEZONE": "The time zone is not an IANA name such as \"Europe/Berlin\".",
+    "E_READ_ONLY": "The step writes a field the platform keeps (id, created_at, version, formulas, rollups…) "
+                   "or the stage (use `move to stage`).",
     # evaluation (raised as CraftRuntimeError while a run evaluates an expression)
     "E_RUNTIME_TYPE": "At run time a value had a type the operator cannot use (usually a webhook payload "
                       "or JSON value); convert it or test it first.",
@@ -61,6 +63,11 @@ CODES: dict[str, str] = {
     "E_BUDGET_STEPS": "The evaluation took more steps than a run may; simplify the expressions.",
     "E_BUDGET_TIME": "The evaluation ran longer than a run may; simplify the expressions.",
     "E_BUDGET_OUTPUT": "A text built by the expression is longer than a run may produce.",
+    # stored plans (raised while a saved plan is read back)
+    "E_PLAN_FORMAT": "A stored plan has a format this version cannot read (missing, newer, or too old to "
+                     "upgrade); compile the .craft files again.",
+    "E_PLAN_CORRUPT": "A stored plan is not valid plan data or its digest does not match its content; "
+                      "compile the .craft files again.",
 }
 
 

@@ -1,0 +1,230 @@
+"""The checker's refusals for writes, subjects and processes that used to slip through (or crash it).
+
+Codes for the refusals the compiler also makes (writing what is not a field, a subject step without a
+subject, a process of another entity) are the compiler's own, so a program gets the same code whichever
+of the two sees it first.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dsl.checker import check_files, check_program, dependencies
+from dsl.errors import CODES, CraftError, CraftErrors
+from dsl.parser import parse
+from dsl.schema import FieldInfo, StaticSchema, Use
+from tests.dsl.test_checker import _NAMES, _STEPS, _TRIGGERS
+from tests.dsl.test_robustness import WORDS
+
+PROCESSES = '\nprocess "For deals" for Deal\n  stop\nend\nprocess "For leads" for Lead\n  stop\nend'
+
+
+def _errors(schema: StaticSchema, body: str, trigger: str = "Deal updated") -> list[CraftError]:
+    text = f'automation "a" when {trigger} do\n{body}\nend{PROCESSES}'
+    return check_program(parse(text, "gaps.craft"), schema)
+
+
+def _codes(schema: StaticSchema, body: str, trigger: str = "Deal updated") -> list[str]:
+    return [e.code for e in _errors(schema, body, trigger)]
+
+
+# ------------------------------------------------------------------ writes to what is not a field
+@pytest.mark.parametrize("body", [
+    "  set now = 2", "  set today = 2", "  update now with title = 1",
+    '  assign today round robin from group "sales"', "  set amount = 1, now = 2",
+])
+def test_writing_the_clock_is_a_coded_error(schema: StaticSchema, body: str) -> None:
+    assert _codes(schema, body) == ["E_TYPE_MISMATCH"]
+
+
+@pytest.mark.parametrize("body", ['  notify now "x"', '  create task "t" for today due in 1 day'])
+def test_the_clock_is_not_a_user(schema: StaticSchema, body: str) -> None:
+    assert _codes(schema, body) == ["E_NOT_A_USER"]
+
+
+@pytest.mark.parametrize("body", [
+    "  set old.amount = 1", '  update old.contact with name = "x"',
+    '  assign old.owner round robin from group "sales"',
+])
+def test_old_values_cannot_be_written(schema: StaticSchema, body: str) -> None:
+    assert _codes(schema, body) == ["E_TYPE_MISMATCH"]
+
+
+def test_writing_an_old_value_is_refused_once_outside_update_triggers(schema: StaticSchema) -> None:
+    assert _codes(schema, "  set old.amount = 1", "Deal created") == ["E_TYPE_MISMATCH"]
+
+
+def test_old_values_can_still_be_read_in_update_triggers(schema: StaticSchema) -> None:
+    assert _codes(schema, "  set amount = old.amount\n  update contact with name = old.contact.name") == []
+
+
+def test_the_refusal_says_why_old_cannot_be_written(schema: StaticSchema) -> None:
+    [error] = _errors(schema, "  set old.amount = 1")
+
+    assert (error.span.line, error.span.col) == (2, 7) and "before the change" in (error.hint or "")
+
+
+@pytest.mark.parametrize("body, trigger", [
+    ("  set form.full_name = 1", "form website submitted"),
+    ("  set payload.x = 1", "webhook shop received"),
+])
+def test_form_and_payload_values_cannot_be_written(schema: StaticSchema, body: str, trigger: str) -> None:
+    assert _codes(schema, body, trigger) == ["E_TYPE_MISMATCH"]
+
+
+def test_a_bound_record_itself_cannot_be_set(schema: StaticSchema) -> None:
+    assert _codes(schema, '  create Lead with name = "x" as lead\n  set lead = 1') == ["E_TYPE_MISMATCH"]
+
+
+def test_a_field_of_a_bound_record_can_be_set(schema: StaticSchema) -> None:
+    assert _codes(schema, '  create Lead with name = "x" as lead\n  set lead.score = 1') == []
+
+
+@pytest.mark.parametrize("body", [
+    '  call webhook "u" as reply\n  set reply.x = 1',
+    '  call webhook "u" as reply\n  update reply with x = 1',
+])
+def test_a_binding_that_is_not_a_record_cannot_be_written(schema: StaticSchema, body: str) -> None:
+    assert _codes(schema, body) == ["E_TYPE_MISMATCH"]
+
+
+@pytest.mark.parametrize("body", [
+    '  create Lead with contact.name = "x"', '  create Lead with now = 1',
+    '  update contact with company.name = "x"', '  create Lead with form.full_name = "x"',
+])
+def test_with_lists_name_plain_fields(schema: StaticSchema, body: str) -> None:
+    assert _codes(schema, body) == ["E_UNKNOWN_FIELD"]
+
+
+@pytest.mark.parametrize("body", [
+    "  set id = 1", "  set created_at = now", "  set version = 2", '  set stage = "won"',
+    "  set stage_entered_at = now", '  update contact with created_by = owner',
+    '  create Lead with updated_at = now', '  assign created_by round robin from group "sales"',
+])
+def test_fields_the_platform_maintains_are_read_only(schema: StaticSchema, body: str) -> None:
+    assert _codes(schema, body) == ["E_READ_ONLY"]
+
+
+def test_setting_the_stage_points_to_move(schema: StaticSchema) -> None:
+    [error] = _errors(schema, '  set stage = "won"')
+
+    assert "move to stage" in (error.hint or "")
+
+
+def test_formula_and_rollup_fields_are_read_only() -> None:
+    schema = StaticSchema({"Deal": {"total": _info("total", "formula", "money"),
+                                    "count": _info("count", "rollup", "integer")}})
+
+    text = 'automation "a" when Deal created do\n  set total = 1\n  set count = 2\nend'
+
+    assert [e.code for e in check_program(parse(text), schema)] == ["E_READ_ONLY", "E_READ_ONLY"]
+
+
+def _info(name: str, kind: str, returns: str) -> FieldInfo:
+    return FieldInfo(name, kind, returns=returns)
+
+
+def test_a_plain_field_of_a_user_subject_is_not_a_user(schema: StaticSchema) -> None:
+    assert _codes(schema, '  notify name "x"', "manual for User") == ["E_NOT_A_USER"]
+
+
+def test_a_bound_user_record_is_a_user(schema: StaticSchema) -> None:
+    assert _codes(schema, '  create User with name = "x" as someone\n  notify someone "hi"') == []
+
+
+def test_owner_and_declared_fields_stay_writable(schema: StaticSchema) -> None:
+    assert _codes(schema, '  set owner = created_by, title = "x"\n  update contact with name = title') == []
+
+
+# ------------------------------------------------------------------ steps that need a subject
+@pytest.mark.parametrize("body", [
+    "  move to stage won", '  add tag "x"', '  remove tag "x"', '  start process "For deals"'])
+def test_subject_steps_are_refused_without_a_subject(schema: StaticSchema, body: str) -> None:
+    assert _codes(schema, body, "webhook shop received") == ["E_UNKNOWN_NAME"]
+
+
+def test_a_webhook_automation_may_create_and_update_bound_records(schema: StaticSchema) -> None:
+    body = '  create Deal with title = payload.title as deal\n  update deal with amount = payload.amount'
+
+    assert _codes(schema, body, "webhook shop received") == []
+
+
+def test_a_subject_step_is_not_refused_again_when_the_form_is_unknown(schema: StaticSchema) -> None:
+    assert _codes(schema, "  move to stage won", "form nope submitted") == ["E_UNKNOWN_FORM"]
+
+
+# ------------------------------------------------------------------ processes of the right entity
+def test_a_process_of_another_entity_is_refused(schema: StaticSchema) -> None:
+    [error] = _errors(schema, '  start process "For leads"')
+
+    assert (error.code, error.span.col) == ("E_TYPE_MISMATCH", 17)
+
+
+def test_a_process_of_the_subject_entity_starts(schema: StaticSchema) -> None:
+    assert _codes(schema, '  start process "For deals"') == []
+
+
+def test_a_process_may_start_a_process_of_its_own_entity_only(schema: StaticSchema) -> None:
+    steps = '  start process "For deals"\n  start process "For leads"'
+    text = f'process "Chain" for Deal\n{steps}\nend{PROCESSES}'
+
+    assert [e.code for e in check_program(parse(text), schema)] == ["E_TYPE_MISMATCH"]
+
+
+def test_processes_of_other_files_are_matched_by_entity(schema: StaticSchema) -> None:
+    sources = {"a.craft": 'automation "a" when Deal created do\n  start process "L"\nend',
+               "b.craft": 'process "L" for Lead\n  stop\nend'}
+
+    assert [e.code for e in check_files(sources, schema)] == ["E_TYPE_MISMATCH"]
+
+
+def test_a_process_of_another_entity_still_counts_as_used(schema: StaticSchema) -> None:
+    text = f'automation "a" when Deal created do\n  start process "For leads"\nend{PROCESSES}'
+
+    assert Use("process", "For leads") in dependencies(parse(text), schema)[("automation", "a")]
+
+
+# ------------------------------------------------------------------ arbitrary programs never crash
+_MORE_NAMES = [*_NAMES, "now", "today", "old.amount", "form.x", "payload.y", "tags", "created_at"]
+_MORE_STEPS = [*_STEPS, "set @ = 1, @ = 2", "update @ with @ = @", 'add tag "@"', 'notify @ "x"',
+               'create task "t" for @ due in 1 day as @', 'call webhook "u" as @', "wait 1 day until @",
+               "set @.@ = @ + @", 'remove tag "@"', "move to stage @ in pipeline @"]
+
+
+@st.composite
+def _programs(draw: st.DrawFn) -> str:
+    def fill(template: str) -> str:
+        return re.sub("@", lambda _: draw(st.sampled_from(_MORE_NAMES)), template)
+
+    steps = "\n".join(fill(draw(st.sampled_from(_MORE_STEPS))) for _ in range(draw(st.integers(0, 6))))
+    if draw(st.booleans()):
+        return f'process "p" for {fill("@")}\n{steps}\nend'
+    return f'automation "a" when {fill(draw(st.sampled_from(_TRIGGERS)))} do\n{steps}\nend'
+
+
+def _check_any(schema: StaticSchema, text: str) -> None:
+    try:
+        program = parse(text)
+    except CraftErrors:
+        return
+    assert all(error.code in CODES for error in check_program(program, schema))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_programs())
+def test_checking_programs_with_any_write_target_returns_coded_errors(schema: StaticSchema,
+                                                                      text: str) -> None:
+    _check_any(schema, text)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=st.lists(st.sampled_from([*WORDS, "now", "today", "old", "form", "payload", "x", "update",
+                                       "with", "move", "to", "assign"]), max_size=30).map(" ".join),
+       trigger=st.sampled_from(_TRIGGERS))
+def test_checking_random_step_sources_returns_coded_errors(schema: StaticSchema, words: str,
+                                                           trigger: str) -> None:
+    _check_any(schema, f'automation "a" when {trigger.replace("@", "closes_on")} do\n{words}\nend')
