@@ -5,11 +5,17 @@ implements.  Other packages import only the names below; lark never leaves :mod:
 bad input ends in :class:`CraftErrors` (coded, placed ``file:line:col``, with a hint).
 :func:`compile_program` turns a checked program into a :class:`ProgramPlan` (:mod:`dsl.plan`), the
 versioned JSON-serialisable data the workflow engine runs.  :func:`compile_expression` turns an
-expression into Python closures evaluated in an :class:`EvalContext` under a :class:`Budget`.
+expression into Python closures evaluated in an :class:`EvalContext` under a :class:`Budget`;
+:func:`compile_sql` compiles one into a SQLAlchemy expression with the same semantics (formula
+fields and rollup conditions, through a :class:`SqlResolver` the metamodel implements), and
+:func:`check_formula` says whether a formula's text parses, checks and has a SQL form.
 """
 
+from dsl._sql_check import check_formula
+from dsl.ast import Span
 from dsl.budget import Budget
 from dsl.checker import check, check_files, check_program, dependencies
+from dsl.compile_sql import SqlResolver, SqlUnsupported, compile_sql
 from dsl.compiler import compile_files, compile_program
 from dsl.errors import CODES, CraftError, CraftErrors, CraftRuntimeError
 from dsl.evaluate import CompiledExpr, EvalContext, compile_expression, compile_source, compile_template
@@ -71,6 +77,7 @@ __all__ = [
     # checking
     "check",
     "check_files",
+    "check_formula",
     "check_program",
     "dependencies",
     # formatting
@@ -137,4 +144,12 @@ __all__ += [
     "compile_expression",
     "compile_source",
     "compile_template",
+]
+
+# expressions compiled to SQL (formula fields, rollup conditions)
+__all__ += [
+    "Span",
+    "SqlResolver",
+    "SqlUnsupported",
+    "compile_sql",
 ]

@@ -1,9 +1,10 @@
-"""Checks across entities: reference targets, inverses, rollups, renames, cycles, pipelines."""
+"""Checks across entities: reference targets, inverses, rollups, formulas, renames, cycles, pipelines."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import dsl
 from metamodel.blueprint import codes
 from metamodel.blueprint.names import fold
 from metamodel.blueprint.reader import Reader, did_you_mean
@@ -17,7 +18,7 @@ from metamodel.definitions import (
     RollupAgg,
     StageKind,
 )
-from metamodel.errors import Problem
+from metamodel.errors import Place, Problem
 
 Check = Callable[[Blueprint, Reader], list[Problem]]
 DATES = frozenset({FieldType.DATE, FieldType.DATETIME})
@@ -64,6 +65,41 @@ def _check_rollups(bp: Blueprint, r: Reader) -> list[Problem]:
             if fld.type is FieldType.ROLLUP:
                 found += _rollup_problems(bp, r, entity, fld)
     return found
+
+
+def _check_formula_expressions(bp: Blueprint, r: Reader) -> list[Problem]:
+    """A formula's ``expr`` must parse, check against the blueprint and compile to SQL.
+
+    Formulas whose ``returns`` is missing or invalid are reported by the field check already.
+    Each language error keeps its code and is placed inside the ``expr`` value.
+    """
+    from metamodel.blueprint.build_fields import FORMULA_RESULTS
+    from metamodel.craft_schema import schema_for
+
+    found: list[Problem] = []
+    for entity in bp.entities:
+        for fld in entity.fields:
+            if fld.type is not FieldType.FORMULA or not (fld.expr or "").strip():
+                continue
+            if fld.returns not in FORMULA_RESULTS:
+                continue
+            returns = fld.returns.value if fld.returns else None
+            errors = dsl.check_formula(fld.expr or "", schema_for(bp), entity.name, returns)
+            found += [Problem(e.code, f'formula "{entity.name}.{fld.name}": {e.message}',
+                              _inside(r, fld, e.span), e.hint or "") for e in errors]
+    return found
+
+
+def _inside(r: Reader, fld: FieldDef, span: dsl.Span) -> Place:
+    """The place of ``span`` (line 1 of the expression) inside the ``expr`` value of ``fld``.
+
+    Exact for plain YAML values; for a quoted value the column is one less (the loaded document
+    keeps no quoting style), which still points into the expression.
+    """
+    place = r.at(fld, "expr")
+    if not place.line or span.line != 1:
+        return place
+    return Place(place.file, place.line, place.col + max(span.col - 1, 0), place.path)
 
 
 def _rollup_problems(bp: Blueprint, r: Reader, entity: EntityDef, fld: FieldDef) -> list[Problem]:
@@ -194,6 +230,6 @@ def _pipeline_problems(r: Reader, pipeline: PipelineDef) -> list[Problem]:
 
 
 MODEL_CHECKS: tuple[Check, ...] = (
-    _check_reference_targets, _check_inverses, _check_rollups, _check_renames, _check_required_cycles,
-    _check_pipelines,
+    _check_reference_targets, _check_inverses, _check_rollups, _check_formula_expressions, _check_renames,
+    _check_required_cycles, _check_pipelines,
 )

@@ -15,8 +15,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from dsl import check_formula
 from dsl.compile_sql import SqlUnsupported, compile_sql
 from dsl.parser import parse_expression
+from tests.dsl.conftest import make_schema
 from tests.dsl.sql_table import NOW, SqlTable, TableResolver, normal
 
 D = Decimal
@@ -143,3 +145,15 @@ def test_unknown_dialects_are_refused() -> None:
     table = sa.Table("t", sa.MetaData(), sa.Column("n", sa.Numeric))
     with pytest.raises(ValueError, match="dialect"):
         compile_sql(parse_expression("n + 1"), TableResolver(table), "mysql")
+
+
+@pytest.mark.parametrize(("text", "returns", "codes"), [
+    ("amount * 0.2", "money", []),
+    ('contact.name + " / " + title', "string", []),
+    ("amount *", "money", ["E_UNEXPECTED_END"]),
+    ("amont * 2", "money", ["E_UNKNOWN_FIELD"]),
+    ("title", "money", ["E_TYPE_MISMATCH"]),
+    ("date(title)", "date", ["MM.E129"]),
+])
+def test_check_formula_parses_checks_and_dry_runs_the_sql(text: str, returns: str, codes: list[str]) -> None:
+    assert [e.code for e in check_formula(text, make_schema(), "Deal", returns)] == codes

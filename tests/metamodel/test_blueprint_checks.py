@@ -216,7 +216,7 @@ CASES: list[tuple[str, str, list[tuple[str, int, int]]]] = [
     ),
     (
         "form_maps_formula",
-        E("name: {type: string}", "margin: {type: formula, expr: x, returns: integer}")
+        E("name: {type: string}", "margin: {type: formula, expr: len(name), returns: integer}")
         + "forms:\n  website: {creates: Deal, map: {margin: m}}\n",
         [("MM.E172", 7, 34)],
     ),

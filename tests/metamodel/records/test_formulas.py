@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from metamodel.blueprint import parse_blueprint
 from metamodel.clock import ManualClock
 from metamodel.definitions import Blueprint, EntityDef, FieldDef, FieldType, RollupAgg
-from metamodel.errors import InvalidQuery
+from metamodel.errors import BlueprintInvalid, InvalidQuery
 from metamodel.records import RecordStore
 from tests.metamodel.records.conftest import SALES, START, create_workspace_tables
 
@@ -148,3 +149,30 @@ def test_a_formula_that_does_not_parse_is_left_out_and_refused_in_queries(engine
         store.list("Car", where={"bad": {"eq": "x"}})
     assert info.value.code == "E_UNEXPECTED_END"
 
+
+
+# --- formulas in blueprints ------------------------------------------------------------------------
+
+def _blueprint(formula: str) -> str:
+    """``Deal`` with amount and title; the formula is on line 6, a plain ``expr`` value starts at col 37."""
+    return ("entities:\n  Deal:\n    fields:\n      amount: {type: money}\n      title: {type: string}\n"
+            f"      margin: {{type: formula, {formula}}}\n")
+
+
+@pytest.mark.parametrize(("formula", "expected"), [
+    ('expr: "amount * 0.2", returns: money', []),
+    ("expr: ammount * 0.2, returns: money", [("E_UNKNOWN_FIELD", 6, 37)]),
+    ("expr: amount *, returns: money", [("E_UNEXPECTED_END", 6, 45)]),
+    ("expr: title + 1, returns: string", [("E_TYPE_MISMATCH", 6, 37)]),
+    ("expr: upper(title), returns: money", [("E_TYPE_MISMATCH", 6, 37)]),
+    ("expr: old.amount, returns: money", [("E_OLD_OUTSIDE_UPDATE", 6, 37)]),
+    ("expr: amount + nope, returns: money", [("E_UNKNOWN_FIELD", 6, 46)]),
+])
+def test_blueprint_formulas_are_checked_by_the_language_at_their_place(
+        formula: str, expected: list[tuple[str, int, int]]) -> None:
+    try:
+        parse_blueprint(_blueprint(formula))
+        problems: list[tuple[str, int, int]] = []
+    except BlueprintInvalid as exc:
+        problems = [(p.code, p.place.line, p.place.col) for p in exc.problems]
+    assert problems == expected
