@@ -10,6 +10,24 @@ Values are compiled together with their family (number, string, date…), becaus
 ``<`` depends on it; :mod:`dsl._sql_ops` holds the per-dialect representations.  Constructs that have
 no SQL form (``old.x``, ``form.x``, ``changed(x)``, a list literal outside ``in``/``contains``) raise
 :class:`SqlUnsupported`.  Supported dialects: ``sqlite`` and ``postgresql``.
+
+Known differences from the Python evaluator (tests/dsl/test_sql_python_agree.py stays inside them):
+
+- SQLite stores decimal and money as REAL, so arithmetic there is binary floating point; values read
+  back are rounded by the column type (money to 2 places, decimal to 10).  Division is rounded to 10
+  places half away from zero on both databases where Python uses ROUND_HALF_EVEN (differs only on an
+  exact tie in the 11th place).  ``%`` on SQLite takes a quotient within 1e-9 of a whole number as
+  that number.
+- SQLite computes datetimes as epoch seconds in REAL: about a microsecond of precision.
+- ``date + duration`` is a date only when the duration is a literal whole number of days (SQL needs
+  one type per expression; Python decides by the value); otherwise a datetime.  Likewise
+  ``coalesce``/``min``/``max`` over a date and a datetime give a datetime.
+- ``lower``/``upper`` on SQLite change ASCII letters only; ``trim`` removes spaces only.
+- Templates render numbers like ``dsl.values.render_number`` (SQLite may print an exponent beyond
+  15 digits); datetimes, booleans and lists render as the database prints them.
+- Formulas returning integer are rounded half away from zero.
+- Not in SQL: ``old.``/``form.``/``payload.`` paths, ``changed()``, ``date()`` of a non-literal,
+  comparing lists, list literals outside ``in``/``contains``.
 """
 
 from __future__ import annotations
