@@ -57,6 +57,8 @@ class Scope:
     in_process: bool = False
     subject_known: bool = True
     bindings: dict[str, str | None] = field(default_factory=dict)
+    #: names bound inside an ``if`` branch that has ended: taken (names are unique) but not readable
+    hidden: set[str] = field(default_factory=set)
     uses: set[Use] = field(default_factory=set)
 
     def error(self, code: str, message: str, span: a.Span, hint: str | None = None) -> None:
@@ -70,6 +72,11 @@ class Scope:
     def old_allowed(self) -> bool:
         return isinstance(self.trigger, a.ChangedTrigger) or (
             isinstance(self.trigger, a.RecordTrigger) and self.trigger.event == "updated")
+
+    @property
+    def subject_gone(self) -> bool:
+        """A ``deleted`` automation reads its record's last values but cannot change it."""
+        return isinstance(self.trigger, a.RecordTrigger) and self.trigger.event == "deleted"
 
 
 def entity_named(scope: Scope, name: a.Ident) -> str | None:
@@ -129,6 +136,10 @@ def resolve(scope: Scope, path: a.Path | a.Clock) -> tuple[FieldInfo | None, str
         scope.error("E_OLD_OUTSIDE_UPDATE", f'"{path.dotted}" needs an "updated" or "changed" trigger',
                     path.span, "old.x is the value before the change, which only update triggers have")
     first = path.segments[0].name
+    if path.scope == "record" and first in scope.hidden and first not in scope.bindings:
+        scope.error("E_UNKNOWN_NAME", f'"{first}" is bound inside an "if" branch, so it may not exist here',
+                    path.segments[0].span, 'use it inside that branch, or bind it before the "if"')
+        return None, "any", ""
     if path.scope == "record" and first in scope.bindings:
         bound = scope.bindings[first]
         if len(path.segments) == 1 or bound is None:
@@ -272,17 +283,22 @@ def _arithmetic(scope: Scope, node: a.Binary, left: str, right: str) -> str:
 
 def _check_stage_names(scope: Scope, right: a.Expr, owner: str) -> None:
     """Beside a stage field (``stage == won``, ``stage in [won, lost]``) bare names are stage codes."""
-    stages = {code for codes in scope.schema.pipelines(owner).values() for code in codes}
     for item in right.items if isinstance(right, a.ListLit) else (right,):
         if isinstance(item, a.Path) and item.scope == "record" and len(item.segments) == 1:
-            name = item.segments[0]
-            if name.name not in stages:
-                scope.error("E_UNKNOWN_STAGE", f'{owner} has no stage "{name.name}"', name.span,
-                            suggest(name.name, stages))
-            else:
-                scope.use("stage", name.name, owner)
+            check_stage_code(scope, item.segments[0].name, item.segments[0].span, owner)
+        elif isinstance(item, a.StringLit):
+            check_stage_code(scope, item.value, item.span, owner)
         else:
             expect(scope, item, expr_type(scope, item), {"string", "stage"}, "a stage")
+
+
+def check_stage_code(scope: Scope, code: str, span: a.Span, owner: str) -> None:
+    """``code`` is a stage of one of ``owner``'s pipelines (written bare or quoted)."""
+    stages = {stage for codes in scope.schema.pipelines(owner).values() for stage in codes}
+    if code not in stages:
+        scope.error("E_UNKNOWN_STAGE", f'{owner} has no stage "{code}"', span, suggest(code, stages))
+    else:
+        scope.use("stage", code, owner)
 
 
 def _call_type(scope: Scope, node: a.Call) -> str:
@@ -293,13 +309,51 @@ def _call_type(scope: Scope, node: a.Call) -> str:
                     suggest(name, FUNCTIONS))
         return "any"
     fewest, most, result = spec
-    if len(node.args) < fewest or (most is not None and len(node.args) > most):
+    counted = fewest <= len(node.args) and (most is None or len(node.args) <= most)
+    if not counted:
         wanted = (str(fewest) if fewest == most else f"{fewest} or more" if most is None
                   else f"{fewest} to {most}")
         scope.error("E_TYPE_MISMATCH", f"{name}() takes {wanted} argument(s), not {len(node.args)}",
                     node.span)
-    if name == "changed" and not scope.old_allowed:
+    if name == "changed":
+        return _changed_type(scope, node)
+    found = [expr_type(scope, arg) for arg in node.args]
+    wanted_types = _ARGUMENTS.get(name) if counted else None
+    for index, (arg, kind) in enumerate(zip(node.args, found, strict=True)):
+        if wanted_types:
+            expect(scope, arg, kind, set(wanted_types[min(index, len(wanted_types) - 1)]),
+                   f"the argument of {name}()")
+    return _extreme_type(scope, node, found) if name in ("min", "max") else result
+
+
+#: The value families each function takes, by position (the last one repeats).
+_ARGUMENTS: dict[str, tuple[frozenset[str], ...]] = {
+    "lower": (frozenset({"string"}),), "upper": (frozenset({"string"}),), "trim": (frozenset({"string"}),),
+    "len": (frozenset({"string", "list"}),), "abs": (frozenset({"number"}),),
+    "round": (frozenset({"number"}),), "days_between": (frozenset(_DATES),),
+    "date_of": (frozenset(_DATES),), "date": (frozenset({"string"}),),
+}
+
+
+def _extreme_type(scope: Scope, node: a.Call, found: list[str]) -> str:
+    """min/max compare their arguments, so they must be of one ordered family; the result is of it."""
+    known = [kind for kind in found if kind not in _FLEXIBLE]
+    if any(not comparable(known[0], kind, ordered=True) for kind in known):
+        kinds = " and ".join(sorted(set(known)))
+        scope.error("E_TYPE_MISMATCH", f"{node.name.name}() cannot compare {kinds}", node.span)
+        return "any"
+    return known[0] if known and len(set(known)) == 1 else "any"
+
+
+def _changed_type(scope: Scope, node: a.Call) -> str:
+    """``changed(x)``: x is one field of the subject, written as a plain name."""
+    if not scope.old_allowed:
         scope.error("E_OLD_OUTSIDE_UPDATE", 'changed(x) needs an "updated" or "changed" trigger', node.span)
     for arg in node.args:
-        expr_type(scope, arg)
-    return result
+        if (isinstance(arg, a.Path) and arg.scope == "record" and len(arg.segments) == 1
+                and arg.segments[0].name not in scope.bindings):
+            expr_type(scope, arg)
+        else:
+            scope.error("E_TYPE_MISMATCH", "changed() takes a field of the subject, such as changed(amount)",
+                        arg.span)
+    return "boolean"

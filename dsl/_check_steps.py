@@ -8,6 +8,7 @@ from dsl import ast as a
 from dsl._check_expr import (
     Scope,
     check_condition,
+    check_stage_code,
     check_text,
     comparable,
     entity_named,
@@ -44,12 +45,22 @@ def check_body(scope: Scope, steps: tuple[a.Step, ...], processes: Mapping[str, 
             scope.error("E_PROCESS_STEP_OUTSIDE_PROCESS", f'a "{kind}" step only exists inside a process',
                         step.span, 'in an automation, use "create task" or "start process"')
         if isinstance(step, a.IfStep):
-            for branch in step.branches:
-                check_condition(scope, branch.condition)
-                check_body(scope, branch.body, processes)
-            check_body(scope, step.otherwise or (), processes)
+            _check_if(scope, step, processes)
         elif not _check_data_step(scope, step):
             _check_other_step(scope, step, processes)
+
+
+def _check_if(scope: Scope, step: a.IfStep, processes: Mapping[str, str | None]) -> None:
+    """A name bound inside a branch is visible in that branch only: after the ``if`` it may be unbound."""
+    before = dict(scope.bindings)
+    for branch in step.branches:
+        check_condition(scope, branch.condition)
+        check_body(scope, branch.body, processes)
+        scope.hidden |= scope.bindings.keys() - before.keys()
+        scope.bindings = dict(before)
+    check_body(scope, step.otherwise or (), processes)
+    scope.hidden |= scope.bindings.keys() - before.keys()
+    scope.bindings = before
 
 
 def _check_can_wait(scope: Scope, step: a.Step) -> None:
@@ -65,6 +76,7 @@ def _check_data_step(scope: Scope, step: a.Step) -> bool:
     """Steps that change records; False when ``step`` is not one of them."""
     match step:
         case a.SetStep(assignments):
+            _check_once(scope, assignments)
             for assignment in assignments:
                 _check_set(scope, assignment)
         case a.MoveStep(stage, pipeline):
@@ -72,8 +84,9 @@ def _check_data_step(scope: Scope, step: a.Step) -> bool:
                 check_stage(scope, scope.subject, stage, pipeline, trigger=False)
         case a.CreateStep(entity, assignments, binding):
             target = entity_named(scope, entity)
+            _check_once(scope, assignments)
             for assignment in assignments:
-                _check_assignment(scope, assignment, with_field(scope, target, assignment.target))
+                _check_assignment(scope, assignment, with_field(scope, target, assignment.target), target)
             _bind(scope, binding, target)
         case a.UpdateStep(target, assignments):
             _check_update(scope, target, assignments)
@@ -94,10 +107,21 @@ def _check_set(scope: Scope, assignment: a.Assignment) -> None:
     if not writable_target(scope, assignment.target, field=True):
         expr_type(scope, assignment.value)
         return
-    info = resolve(scope, assignment.target)[0]
-    _check_assignment(scope, assignment, info)
+    info, _, owner = resolve(scope, assignment.target)
+    _check_assignment(scope, assignment, info, owner)
     if info is not None:
-        check_read_only(scope, info, assignment.target.span)
+        own = len(assignment.target.segments) == 1  # a field of the subject itself, which "move" moves
+        check_read_only(scope, info, assignment.target.span, stage=own)
+
+
+def _check_once(scope: Scope, assignments: tuple[a.Assignment, ...]) -> None:
+    """One step sets each field once: a second value for it is a mistake, not an override."""
+    seen: set[str] = set()
+    for assignment in assignments:
+        name = path_text(assignment.target)
+        if name in seen:
+            scope.error("E_DUPLICATE_NAME", f'"{name}" is set twice in one step', assignment.target.span)
+        seen.add(name)
 
 
 def _check_tags_field(scope: Scope, step: a.TagStep) -> None:
@@ -109,6 +133,9 @@ def _check_tags_field(scope: Scope, step: a.TagStep) -> None:
 
 def _has_subject(scope: Scope, step: a.Step, what: str) -> bool:
     """Whether a step that acts on the subject record has one (reported once when it has none)."""
+    if scope.subject is not None and scope.subject_gone:
+        scope.error("E_READ_ONLY", f"{what} acts on the subject record, which is deleted", step.span)
+        return False
     if scope.subject is not None:
         return True
     if scope.subject_known:  # an unknown entity or form has been reported already
@@ -162,7 +189,10 @@ def _check_start(scope: Scope, step: a.StartProcessStep, processes: Mapping[str,
                     f"{scope.subject}", name.span, f"start it from an automation of {entity}")
 
 
-def _check_assignment(scope: Scope, assignment: a.Assignment, info: FieldInfo | None) -> None:
+def _check_assignment(scope: Scope, assignment: a.Assignment, info: FieldInfo | None,
+                      owner: str | None = None) -> None:
+    """The value fits the field (``owner`` is the entity whose field it is: a quoted stage must be one
+    of its stages)."""
     value = expr_type(scope, assignment.value)
     if info is None:
         return
@@ -170,6 +200,8 @@ def _check_assignment(scope: Scope, assignment: a.Assignment, info: FieldInfo | 
     if not comparable(wanted, value, ordered=False) and not (wanted == "user" and value == "record"):
         scope.error("E_TYPE_MISMATCH", f'"{info.name}" holds {wanted} values, not {value}',
                     assignment.value.span)
+    elif info.type == "stage" and owner and isinstance(assignment.value, a.StringLit):
+        check_stage_code(scope, assignment.value.value, assignment.value.span, owner)
 
 
 def writable_target(scope: Scope, target: a.Path | a.Clock, *, field: bool) -> bool:
@@ -192,6 +224,10 @@ def writable_target(scope: Scope, target: a.Path | a.Clock, *, field: bool) -> b
         scope.error("E_TYPE_MISMATCH", f'"{first}" is a record bound with "as", not a field', target.span,
                     f'set one of its fields, such as "{first}.owner"')
         return False
+    if field and len(target.segments) == 1 and scope.subject_gone:
+        scope.error("E_READ_ONLY", f'"{first}" is a field of the deleted record, which cannot change',
+                    target.span, "a \"deleted\" automation may read it and change other records")
+        return False
     return True
 
 
@@ -205,13 +241,14 @@ def with_field(scope: Scope, entity: str | None, target: a.Path | a.Clock) -> Fi
         return None
     info = field_of(scope, entity, target.segments[0])
     if info is not None:
-        check_read_only(scope, info, target.span)
+        check_read_only(scope, info, target.span, stage=False)
     return info
 
 
-def check_read_only(scope: Scope, info: FieldInfo, span: a.Span) -> None:
-    """Fields the platform keeps (system stamps, formulas, rollups, the stage) are never written."""
-    if info.type in ("stage", "pipeline"):
+def check_read_only(scope: Scope, info: FieldInfo, span: a.Span, *, stage: bool) -> None:
+    """Fields the platform keeps (system stamps, formulas, rollups) are never written; with ``stage``
+    (the subject's own fields) neither are its stage and pipeline, which ``move to stage`` changes."""
+    if stage and info.type in ("stage", "pipeline"):
         scope.error("E_READ_ONLY", f'"{info.name}" changes only by moving the record', span,
                     'use "move to stage S"')
     elif info.name in _PLATFORM_FIELDS or info.type in _COMPUTED:
@@ -228,15 +265,16 @@ def _check_update(scope: Scope, target: a.Path, assignments: tuple[a.Assignment,
         owner if kind == "record" and info is None else None)
     if info is not None and entity is None:
         scope.error("E_NOT_A_REFERENCE", f'"{target.dotted}" is not a record to update', target.span)
+    _check_once(scope, assignments)
     for assignment in assignments:
-        _check_assignment(scope, assignment, with_field(scope, entity, assignment.target))
+        _check_assignment(scope, assignment, with_field(scope, entity, assignment.target), entity)
 
 
 def _check_user(scope: Scope, path: a.Path, *, written: bool = False) -> None:
     """``path`` holds a user (a user field, a reference to User, or a binding of a User record)."""
     info, kind, owner = resolve(scope, path)
     if written and info is not None:
-        check_read_only(scope, info, path.span)
+        check_read_only(scope, info, path.span, stage=False)
     is_user = kind in ("user", "any") or (info.target == "User" if info is not None else owner == "User")
     if not is_user:
         what = f"a {info.type} field" if info is not None else f"a {owner} record" if owner else f"a {kind}"
@@ -273,7 +311,7 @@ def _check_webhook(scope: Scope, step: a.WebhookStep) -> None:
 def _bind(scope: Scope, binding: a.Ident | None, entity: str | None) -> None:
     if binding is None:
         return
-    if binding.name in scope.bindings:
+    if binding.name in scope.bindings or binding.name in scope.hidden:
         scope.error("E_DUPLICATE_NAME", f'"{binding.name}" is already bound by an earlier "as"',
                     binding.span)
     scope.bindings[binding.name] = entity

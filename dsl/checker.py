@@ -15,7 +15,10 @@ Decisions the spec leaves open, made here:
 * steps write fields of records only: never ``now``/``today``, ``old.x``, ``form.x``, ``payload.x``, a
   binding itself or a non-record binding, nor a field the platform keeps (system stamps, formulas,
   rollups; the stage changes by ``move``);
-* ``start process`` starts the process on the subject, so the process must be ``for`` its entity.
+* ``start process`` starts the process on the subject, so the process must be ``for`` its entity;
+* a ``deleted`` automation reads its record's last values but changes only other records;
+* a name bound with ``as`` inside an ``if`` branch is readable in that branch only (after the ``if`` the
+  step that binds it may not have run), yet no other ``as`` may reuse it.
 """
 
 from __future__ import annotations

@@ -50,12 +50,14 @@ CODES: dict[str, str] = {
     "E_NO_PAYLOAD_HERE": "`payload.x` only exists in `webhook NAME received` automations.",
     "E_WAIT_NOT_ALLOWED": "This kind of automation cannot wait (its run must finish at once).",
     "E_PROCESS_STEP_OUTSIDE_PROCESS": "`task` and `approval` steps only exist inside a `process`.",
-    "E_DUPLICATE_NAME": "Two automations, two processes or two `as` bindings share a name.",
+    "E_DUPLICATE_NAME": "Two automations, two processes or two `as` bindings share a name, or one step sets "
+                        "a field twice.",
     "E_MIXED_ENTITIES": "A `changed` trigger lists fields of different entities.",
     "E_BAD_METHOD": "A webhook's method must be GET, POST, PUT, PATCH or DELETE.",
     "E_BAD_TIMEZONE": "The time zone is not an IANA name such as \"Europe/Berlin\".",
-    "E_READ_ONLY": "The step writes a field the platform keeps (id, created_at, version, formulas, rollups…) "
-                   "or the stage (use `move to stage`).",
+    "E_READ_ONLY": "The step writes a field the platform keeps (id, created_at, version, formulas, "
+                   "rollups…), the subject's stage (use `move to stage`) or the record of a `deleted` "
+                   "automation.",
     # evaluation (raised as CraftRuntimeError while a run evaluates an expression)
     "E_RUNTIME_TYPE": "At run time a value had a type the operator cannot use (usually a webhook payload "
                       "or JSON value); convert it or test it first.",

@@ -228,3 +228,105 @@ def test_checking_programs_with_any_write_target_returns_coded_errors(schema: St
 def test_checking_random_step_sources_returns_coded_errors(schema: StaticSchema, words: str,
                                                            trigger: str) -> None:
     _check_any(schema, f'automation "a" when {trigger.replace("@", "closes_on")} do\n{words}\nend')
+
+
+# ------------------------------------------------------------------ found by reading the checker
+@pytest.mark.parametrize("body", [
+    '  set title = "x"', "  move to stage won", '  add tag "x"', '  start process "For deals"',
+    '  assign owner round robin from group "sales"',
+])
+def test_a_deleted_record_is_not_changed(schema: StaticSchema, body: str) -> None:
+    assert _codes(schema, body, "Deal deleted") == ["E_READ_ONLY"]
+
+
+def test_a_deleted_automation_may_read_its_record_and_change_others(schema: StaticSchema) -> None:
+    body = '  notify owner "{title} is gone"\n  update contact with name = title\n  set contact.name = "x"'
+
+    assert _codes(schema, body, "Deal deleted") == []
+
+
+@pytest.mark.parametrize("condition", ["changed(1)", "changed(contact.name)", "changed(old.amount)",
+                                       "changed(now)", "changed(nmae)"])
+def test_changed_takes_one_field_of_the_subject(schema: StaticSchema, condition: str) -> None:
+    assert len(_codes(schema, f"  if {condition} then stop end")) == 1
+
+
+@pytest.mark.parametrize("expression", [
+    "lower(amount)", "upper(1)", "trim(paid)", "len(1)", "abs(title)", "round(title)", "round(1, title)",
+    "days_between(title, today)", "date_of(1)", 'date(1)', "max(title, 1)", "min(today, 1)",
+])
+def test_function_arguments_are_type_checked(schema: StaticSchema, expression: str) -> None:
+    assert _codes(schema, f"  if {expression} == null then stop end") == ["E_TYPE_MISMATCH"]
+
+
+@pytest.mark.parametrize("expression", [
+    'lower(title) == "x"', "len(tags) > 1", "len(title) > 1", "abs(amount - 1) > 0", "round(amount, 2) > 1",
+    "days_between(closes_on, now) > 1", "date_of(created_at) < today", 'date("2026-01-01") < today',
+    "max(amount, 1) > 2", "min(closes_on, today) < today", "max(created_at, today) < now",
+    "coalesce(title, 1) == null", "lower(contact.name) == null",
+])
+def test_well_typed_function_calls_check_clean(schema: StaticSchema, expression: str) -> None:
+    assert _codes(schema, f"  if {expression} then stop end") == []
+
+
+def test_max_of_numbers_is_a_number(schema: StaticSchema) -> None:
+    assert _codes(schema, "  set title = max(amount, 1)") == ["E_TYPE_MISMATCH"]
+
+
+@pytest.mark.parametrize("condition", ['stage == "wonn"', 'stage in ["won", "lots"]', 'stage != "Won"'])
+def test_quoted_stage_names_are_checked_too(schema: StaticSchema, condition: str) -> None:
+    assert _codes(schema, f"  if {condition} then stop end") == ["E_UNKNOWN_STAGE"]
+
+
+def test_quoted_stage_names_that_exist_check_clean(schema: StaticSchema) -> None:
+    assert _codes(schema, '  if stage in ["won", lost] or stage == "new" then stop end') == []
+
+
+def test_a_binding_made_in_a_branch_is_not_visible_after_the_if(schema: StaticSchema) -> None:
+    body = '  if paid then\n    create Lead with name = "x" as lead\n  end\n  set lead.name = "y"'
+
+    assert _codes(schema, body) == ["E_UNKNOWN_NAME"]
+
+
+def test_a_binding_made_in_a_branch_is_visible_inside_it(schema: StaticSchema) -> None:
+    body = '  if paid then\n    create Lead with name = "x" as lead\n    set lead.name = "y"\n  end'
+
+    assert _codes(schema, body) == []
+
+
+def test_a_binding_made_before_the_if_is_visible_after_it(schema: StaticSchema) -> None:
+    body = '  create Lead as lead\n  if paid then\n    set lead.score = 1\n  end\n  set lead.name = "y"'
+
+    assert _codes(schema, body) == []
+
+
+def test_binding_names_stay_unique_across_branches(schema: StaticSchema) -> None:
+    body = '  if paid then\n    create Lead as x\n  else\n    create Deal as x\n  end'
+
+    assert _codes(schema, body) == ["E_DUPLICATE_NAME"]
+
+
+@pytest.mark.parametrize("body", [
+    "  set amount = 1, amount = 2", '  create Lead with name = "a", name = "b"',
+    '  update contact with name = "a", name = "b"',
+])
+def test_one_step_sets_a_field_once(schema: StaticSchema, body: str) -> None:
+    assert _codes(schema, body) == ["E_DUPLICATE_NAME"]
+
+
+def test_different_records_may_set_fields_of_the_same_name(schema: StaticSchema) -> None:
+    assert _codes(schema, '  set title = "a", contact.name = "b", owner = created_by') == []
+
+
+@pytest.mark.parametrize("body", [
+    '  create Deal with title = "x", stage = "won" as deal', '  update contact with name = "x"',
+    '  create Lead with stage = "new" as lead\n  set lead.stage = "contacted"',
+])
+def test_other_records_may_be_given_a_stage(schema: StaticSchema, body: str) -> None:
+    assert _codes(schema, body) == []
+
+
+@pytest.mark.parametrize("body", [
+    '  create Deal with stage = "wonn"', '  create Lead as lead\n  set lead.stage = "won"'])
+def test_a_stage_given_to_another_record_must_exist(schema: StaticSchema, body: str) -> None:
+    assert _codes(schema, body) == ["E_UNKNOWN_STAGE"]
