@@ -11,7 +11,7 @@ fields and rollup conditions, through a :class:`SqlResolver` the metamodel imple
 :func:`check_formula` says whether a formula's text parses, checks and has a SQL form.
 """
 
-from dsl._sql_check import check_formula
+from dsl._sql_check import check_condition_sql, check_formula
 from dsl.ast import Span
 from dsl.budget import Budget
 from dsl.checker import check, check_files, check_program, dependencies
@@ -76,6 +76,7 @@ __all__ = [
     "Use",
     # checking
     "check",
+    "check_condition_sql",
     "check_files",
     "check_formula",
     "check_program",

@@ -33,6 +33,7 @@ class _SchemaResolver:
     def __init__(self, schema: SchemaProtocol, entity: str) -> None:
         self.schema = schema
         self.entity = entity
+        self.unknown: list[str] = []  # paths that name no field, in the order met
 
     def column(self, path: tuple[str, ...]) -> Col:
         return sa.null()
@@ -46,6 +47,7 @@ class _SchemaResolver:
                 owner = info.target or ""
             info = self.schema.fields(owner).get(name)
             if info is None:
+                self.unknown.append(".".join(path))
                 return "any"
         return value_type(info) if info is not None else "any"
 
@@ -79,3 +81,28 @@ def check_formula(text: str, schema: SchemaProtocol, entity: str, returns: str |
 def expr_span(expr: Any) -> a.Span:
     span = getattr(expr, "span", a.NO_SPAN)
     return span if isinstance(span, a.Span) else a.NO_SPAN
+
+
+def check_condition_sql(text: str, schema: SchemaProtocol, entity: str,
+                        file: str = "<condition>") -> list[CraftError]:
+    """Every problem of a rollup condition on the rows of ``entity`` (empty when SQL can run it).
+
+    Why not the full checker: conditions may say ``stage.kind == won``, which only the SQL side
+    knows; names are checked by the dry run instead (bare names beside a stage are stage codes).
+    """
+    try:
+        expr = parse_expression(text, file)
+    except CraftErrors as exc:
+        return list(exc.errors)
+    resolver = _SchemaResolver(schema, entity)
+    try:
+        value = Compiler(resolver, "postgresql").value(expr)
+        Compiler(_SchemaResolver(schema, entity), "sqlite").value(expr)
+    except SqlUnsupported as exc:
+        return [CraftError(NOT_IN_SQL, str(exc), exc.span)]
+    errors = [CraftError("E_UNKNOWN_FIELD", f'{entity} has no field "{path}"', expr_span(expr))
+              for path in dict.fromkeys(resolver.unknown)]
+    if not errors and value.type not in ("boolean", "any"):
+        errors.append(CraftError("E_TYPE_MISMATCH", f"a condition must be boolean, not {value.type}",
+                                 expr_span(expr)))
+    return errors

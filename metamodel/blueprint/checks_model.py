@@ -90,13 +90,13 @@ def _check_formula_expressions(bp: Blueprint, r: Reader) -> list[Problem]:
     return found
 
 
-def _inside(r: Reader, fld: FieldDef, span: dsl.Span) -> Place:
-    """The place of ``span`` (line 1 of the expression) inside the ``expr`` value of ``fld``.
+def _inside(r: Reader, fld: FieldDef, span: dsl.Span, key: str = "expr") -> Place:
+    """The place of ``span`` (line 1 of the expression) inside the ``expr`` (or ``key``) value of ``fld``.
 
     Exact for plain YAML values; for a quoted value the column is one less (the loaded document
     keeps no quoting style), which still points into the expression.
     """
-    place = r.at(fld, "expr")
+    place = r.at(fld, key)
     if not place.line or span.line != 1:
         return place
     return Place(place.file, place.line, place.col + max(span.col - 1, 0), place.path)
@@ -119,7 +119,18 @@ def _rollup_problems(bp: Blueprint, r: Reader, entity: EntityDef, fld: FieldDef)
         found.append(Problem(codes.BAD_ROLLUP_SOURCE, message, r.value_place((*path, "of")), hint))
     elif fld.agg is not None:
         found += _rollup_field_problems(r, fld, source[0])
+    if source is not None and (fld.where or "").strip():
+        found += _where_problems(bp, r, fld, source[0])
     return found
+
+
+def _where_problems(bp: Blueprint, r: Reader, fld: FieldDef, source: EntityDef) -> list[Problem]:
+    """A rollup's ``where`` must parse and run in SQL on the source entity's rows."""
+    from metamodel.craft_schema import schema_for
+
+    errors = dsl.check_condition_sql(fld.where or "", schema_for(bp), source.name)
+    return [Problem(e.code, f'rollup "{fld.name}" where: {e.message}', _inside(r, fld, e.span, "where"),
+                    e.hint or "") for e in errors]
 
 
 def _rollup_field_problems(r: Reader, fld: FieldDef, source: EntityDef) -> list[Problem]:

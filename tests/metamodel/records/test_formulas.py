@@ -176,3 +176,30 @@ def test_blueprint_formulas_are_checked_by_the_language_at_their_place(
     except BlueprintInvalid as exc:
         problems = [(p.code, p.place.line, p.place.col) for p in exc.problems]
     assert problems == expected
+
+
+def _rollup(where: str) -> str:
+    """``Contact`` with a rollup over ``deals`` on line 4; a plain ``where`` value starts at col 59."""
+    return ("entities:\n  Contact:\n    fields:\n"
+            f"      total: {{type: rollup, of: deals, agg: count, where: {where}}}\n"
+            "  Deal:\n    fields:\n      amount: {type: money}\n"
+            "      contact: {type: reference, to: Contact, inverse: deals}\n"
+            "    pipelines:\n      sales:\n        stages: [{code: new}, {code: won, kind: won}]\n")
+
+
+@pytest.mark.parametrize(("where", "expected"), [
+    ('"stage.kind == won"', []),
+    ("amount > 5 and stage == won", []),
+    ("amount >", [("E_UNEXPECTED_END", 4, 67)]),
+    ("amont > 5", [("E_UNKNOWN_FIELD", 4, 59)]),
+    ("amount + 1", [("E_TYPE_MISMATCH", 4, 59)]),
+    ("old.amount > 1", [("MM.E129", 4, 59)]),
+])
+def test_blueprint_rollup_conditions_are_checked_at_their_place(
+        where: str, expected: list[tuple[str, int, int]]) -> None:
+    try:
+        parse_blueprint(_rollup(where))
+        problems: list[tuple[str, int, int]] = []
+    except BlueprintInvalid as exc:
+        problems = [(p.code, p.place.line, p.place.col) for p in exc.problems]
+    assert problems == expected
