@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from metamodel.blueprint import parse_blueprint
+from metamodel.blueprint import load_blueprint, parse_blueprint
 from metamodel.clock import ManualClock
 from metamodel.definitions import Blueprint, EntityDef, FieldDef, FieldType, RollupAgg
 from metamodel.errors import BlueprintInvalid, InvalidQuery
@@ -73,6 +74,19 @@ def world(store: RecordStore) -> dict[str, int]:
     lamp = store.create("Deal", {"title": "Lamp", "amount": Decimal(50), "stage": "lost"})["id"]
     chair = store.create("Deal", {"title": "Chair", "due_on": date(2026, 2, 1)})["id"]
     return {"acme": acme, "ann": ann, "bob": bob, "sofa": sofa, "table": table, "lamp": lamp, "chair": chair}
+
+
+def test_the_spec_example_margin_and_won_total_work_end_to_end(engine: Engine, workspace: str,
+                                                                clock: ManualClock) -> None:
+    spec = load_blueprint(Path(__file__).parents[1] / "fixtures" / "spec_example")
+    store = RecordStore(engine, create_workspace_tables(engine, workspace, spec), clock)
+    ann = store.create("Contact", {"name": "Ann"})["id"]
+    sofa = store.create("Deal", {"title": "Sofa", "amount": Decimal(1200), "contact": ann, "stage": "won"})
+    store.create("Deal", {"title": "Table", "amount": Decimal(300), "contact": ann})
+    assert sofa["margin"] == Decimal("240.00")
+    assert store.list("Contact", where={"won_total": {"eq": 1200}}).records[0]["won_total"] == Decimal(1200)
+    deals = store.list("Deal", order_by=[("margin", "desc")]).records
+    assert [d["title"] for d in deals] == ["Sofa", "Table"]
 
 
 def _titles(store: RecordStore, **kwargs: Any) -> list[str]:
