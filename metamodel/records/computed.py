@@ -35,7 +35,7 @@ from sqlalchemy.sql.selectable import FromClause
 
 from metamodel.definitions import EntityDef, FieldDef, FieldType, RollupAgg, StageKind
 from metamodel.errors import InvalidQuery, Place
-from metamodel.records.formulas import formula_expr, parsed, where_expr
+from metamodel.records.formulas import formula_expr, where_expr
 from metamodel.storage.catalog import WorkspaceMeta
 from metamodel.storage.tables import DECIMAL, column_type
 
@@ -137,13 +137,17 @@ def _field_spec(meta: WorkspaceMeta, entity: EntityDef, fld: FieldDef) -> FieldS
 
 
 def _broken_expression(meta: WorkspaceMeta, entity: EntityDef, fld: FieldDef) -> InvalidQuery | None:
-    """Why the formula's ``expr`` or the rollup's ``where`` cannot be used (None when it parses)."""
+    """Why the formula's ``expr`` or the rollup's ``where`` cannot be computed (None when it can).
+
+    Compiling once here means one broken expression leaves its field out instead of failing
+    every list of the entity.
+    """
     try:
         if fld.type is FieldType.FORMULA:
-            parsed(meta, entity.name, fld.name, fld.expr or "")
+            formula_expr(meta, entity, fld, meta.tables.entity(entity.name))
         elif fld.type is FieldType.ROLLUP and fld.where:
             source, _ = _rollup_source(meta, entity, fld)
-            parsed(meta, source.name, f"{fld.name}.where", fld.where)
+            where_expr(meta, source, fld, meta.tables.entity(source.name).alias())
     except InvalidQuery as exc:
         return exc
     return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -30,7 +30,6 @@ from metamodel.records.query import DEFAULT_PAGE, OrderBy, Page
 from metamodel.storage.catalog import WorkspaceMeta
 
 Record = dict[str, Any]
-T = TypeVar("T")
 
 
 class RecordStore:
