@@ -230,6 +230,8 @@ def _binary_type(scope: Scope, node: a.Binary) -> str:
         if node.op in ("==", "!=", "in", "not in") and info is not None and info.type == "stage":
             _check_stage_names(scope, node.right, owner)
             return "boolean"
+        if node.op in ("==", "!=", "in", "not in") and info is not None:
+            check_options(scope, info, node.right)
     else:
         left = expr_type(scope, node.left)
     right = expr_type(scope, node.right)
@@ -290,6 +292,17 @@ def _check_stage_names(scope: Scope, right: a.Expr, owner: str) -> None:
             check_stage_code(scope, item.value, item.span, owner)
         else:
             expect(scope, item, expr_type(scope, item), {"string", "stage"}, "a stage")
+
+
+def check_options(scope: Scope, info: FieldInfo, value: a.Expr) -> None:
+    """Quoted values set on or compared with an enum field (``"done"``, ``["open", "done"]``) are its
+    options, when the schema lists them."""
+    if info.type != "enum" or not info.options:
+        return
+    for item in value.items if isinstance(value, a.ListLit) else (value,):
+        if isinstance(item, a.StringLit) and item.value not in info.options:
+            scope.error("E_UNKNOWN_OPTION", f'"{item.value}" is not an option of {info.name}', item.span,
+                        suggest(item.value, info.options) or f"the options are {', '.join(info.options)}")
 
 
 def check_stage_code(scope: Scope, code: str, span: a.Span, owner: str) -> None:

@@ -8,6 +8,7 @@ from dsl import ast as a
 from dsl._check_expr import (
     Scope,
     check_condition,
+    check_options,
     check_stage_code,
     check_text,
     comparable,
@@ -28,6 +29,10 @@ _WAITING = (a.WaitStep, a.WaitUntilStep, a.TaskStep, a.ApprovalStep)
 _PLATFORM_FIELDS = frozenset({"id", "created_at", "updated_at", "created_by", "version", "deleted_at",
                               "stage_entered_at"})
 _COMPUTED = frozenset({"id", "formula", "rollup"})
+#: Longest wait, due time or trigger offset: beyond it a date leaves any calendar a run could reach.
+CENTURY_SECONDS = 100 * 366 * 86400
+#: Reminders repeat while a task is overdue; more often than this they flood the assignee.
+_REMIND_SECONDS = 60
 _NOT_WRITABLE = {
     "old": "old.x is the value before the change and cannot be written",
     "form": "form.x is what the form posted and cannot be written",
@@ -40,6 +45,8 @@ def check_body(scope: Scope, steps: tuple[a.Step, ...], processes: Mapping[str, 
     for step in steps:
         if isinstance(step, _WAITING):
             _check_can_wait(scope, step)
+        for duration, least in _durations(step):
+            check_duration(scope, duration, least=least)
         if isinstance(step, a.TaskStep | a.ApprovalStep) and not scope.in_process:
             kind = "task" if isinstance(step, a.TaskStep) else "approval"
             scope.error("E_PROCESS_STEP_OUTSIDE_PROCESS", f'a "{kind}" step only exists inside a process',
@@ -61,6 +68,29 @@ def _check_if(scope: Scope, step: a.IfStep, processes: Mapping[str, str | None])
     check_body(scope, step.otherwise or (), processes)
     scope.hidden |= scope.bindings.keys() - before.keys()
     scope.bindings = before
+
+
+def _durations(step: a.Step) -> list[tuple[a.Duration, int]]:
+    """The durations a step waits or schedules by, each with the least it may be."""
+    match step:
+        case a.WaitStep(duration, _) | a.WaitUntilStep(_, duration) if duration is not None:
+            return [(duration, 0)]
+        case a.CreateTaskStep(_, _, due, _):
+            return [(due, 0)]
+        case a.TaskStep(_, _, due, remind, _):
+            return [(due, 0)] + ([(remind, _REMIND_SECONDS)] if remind is not None else [])
+    return []
+
+
+def check_duration(scope: Scope, duration: a.Duration, *, least: int = 0) -> None:
+    """A wait, due time, reminder or trigger offset lies within a century (and ``least`` seconds)."""
+    written = f"{duration.amount:g} {duration.unit}"
+    if duration.seconds > CENTURY_SECONDS:
+        scope.error("E_BAD_DURATION", f"{written} is longer than a century", duration.span,
+                    "a run cannot be scheduled that far ahead")
+    elif duration.seconds < least:
+        scope.error("E_BAD_DURATION", f"{written} is too short: reminders come at most once a minute",
+                    duration.span, "remind every 1 minute or more")
 
 
 def _check_can_wait(scope: Scope, step: a.Step) -> None:
@@ -202,6 +232,8 @@ def _check_assignment(scope: Scope, assignment: a.Assignment, info: FieldInfo | 
                     assignment.value.span)
     elif info.type == "stage" and owner and isinstance(assignment.value, a.StringLit):
         check_stage_code(scope, assignment.value.value, assignment.value.span, owner)
+    else:
+        check_options(scope, info, assignment.value)
 
 
 def writable_target(scope: Scope, target: a.Path | a.Clock, *, field: bool) -> bool:
@@ -314,6 +346,9 @@ def _bind(scope: Scope, binding: a.Ident | None, entity: str | None) -> None:
     if binding.name in scope.bindings or binding.name in scope.hidden:
         scope.error("E_DUPLICATE_NAME", f'"{binding.name}" is already bound by an earlier "as"',
                     binding.span)
+    elif scope.subject is not None and binding.name in scope.schema.fields(scope.subject):
+        scope.error("E_DUPLICATE_NAME", f'"{binding.name}" is a field of {scope.subject}; the binding would '
+                    "hide it", binding.span, f'choose another name, such as "new_{binding.name}"')
     scope.bindings[binding.name] = entity
 
 

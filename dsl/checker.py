@@ -28,7 +28,7 @@ from collections.abc import Collection, Mapping
 
 from dsl import ast as a
 from dsl._check_expr import Scope, check_condition, entity_named, field_of, suggest
-from dsl._check_steps import check_body, check_stage
+from dsl._check_steps import check_body, check_duration, check_stage
 from dsl.errors import CraftError, CraftErrors
 from dsl.parser import parse_partial
 from dsl.schema import SchemaProtocol, Use
@@ -147,7 +147,10 @@ def _check_trigger(scope: Scope, trigger: a.Trigger) -> None:
             _set_subject(scope, entity)
             if scope.subject is not None:
                 check_stage(scope, scope.subject, stage, pipeline, trigger=True)
-        case a.DateTrigger(_, _, ref):
+            if isinstance(trigger, a.StayTrigger):
+                check_duration(scope, trigger.duration)
+        case a.DateTrigger(offset, _, ref):
+            check_duration(scope, offset)
             _set_subject(scope, ref.entity)
             _check_date_field(scope, ref)
         case a.ScheduleTrigger():

@@ -8,11 +8,13 @@ of the two sees it first.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import dsl
 from dsl.checker import check_files, check_program, dependencies
 from dsl.errors import CODES, CraftError, CraftErrors
 from dsl.parser import parse
@@ -20,6 +22,7 @@ from dsl.schema import FieldInfo, StaticSchema, Use
 from tests.dsl.test_checker import _NAMES, _STEPS, _TRIGGERS
 from tests.dsl.test_robustness import WORDS
 
+CHECKER_MODULES = ("checker.py", "_check_expr.py", "_check_steps.py")
 PROCESSES = '\nprocess "For deals" for Deal\n  stop\nend\nprocess "For leads" for Lead\n  stop\nend'
 
 
@@ -330,3 +333,75 @@ def test_other_records_may_be_given_a_stage(schema: StaticSchema, body: str) -> 
     '  create Deal with stage = "wonn"', '  create Lead as lead\n  set lead.stage = "won"'])
 def test_a_stage_given_to_another_record_must_exist(schema: StaticSchema, body: str) -> None:
     assert _codes(schema, body) == ["E_UNKNOWN_STAGE"]
+
+
+@pytest.mark.parametrize("body, trigger", [
+    ("  wait 999999999999 weeks", "Deal updated"),
+    ('  create task "t" for owner due in 5300 weeks', "Deal updated"),
+    ("  wait until paid for at most 40000 days", "Deal updated"),
+    ("  stop", "Lead stays in stage new for 999999999 days"),
+    ("  stop", "999999999999 weeks before Deal.closes_on"),
+])
+def test_durations_longer_than_a_century_are_refused(schema: StaticSchema, body: str, trigger: str) -> None:
+    assert _codes(schema, body, trigger) == ["E_BAD_DURATION"]
+
+
+def test_reminders_come_at_most_once_a_minute(schema: StaticSchema) -> None:
+    text = ('process "P" for Deal\n  task "a" for owner due in 1 day remind every 30 seconds\n'
+            '  task "b" for owner due in 1 day remind every 1 minute\nend')
+
+    assert [(e.code, e.span.line) for e in check_program(parse(text), schema)] == [("E_BAD_DURATION", 2)]
+
+
+@pytest.mark.parametrize("body, trigger", [
+    ("  wait 0 days", "Deal updated"), ('  create task "t" for owner due in 0 minutes', "Deal updated"),
+    ("  stop", "0 days before Deal.closes_on"), ("  wait 100 weeks", "Deal updated"),
+])
+def test_zero_and_ordinary_durations_are_accepted(schema: StaticSchema, body: str, trigger: str) -> None:
+    assert _codes(schema, body, trigger) == []
+
+
+def _enum_schema() -> StaticSchema:
+    status = FieldInfo("status", "enum", options=("open", "done"))
+    labels = FieldInfo("labels", "multi_enum", options=("red", "blue"))
+    return StaticSchema({"Job": {"status": status, "labels": labels, "note": FieldInfo("note", "string")}})
+
+
+@pytest.mark.parametrize("body", [
+    '  set status = "dnoe"', '  if status == "dnoe" then stop end',
+    '  if status in ["open", "clsoed"] then stop end',
+    '  create Job with status = "x"', '  if status != "Open" then stop end',
+])
+def test_enum_values_must_be_options(body: str) -> None:
+    text = f'automation "a" when Job updated do\n{body}\nend'
+
+    assert [e.code for e in check_program(parse(text), _enum_schema())] == ["E_UNKNOWN_OPTION"]
+
+
+def test_an_unknown_option_suggests_the_close_one() -> None:
+    text = 'automation "a" when Job updated do\n  set status = "dnoe"\nend'
+
+    [error] = check_program(parse(text), _enum_schema())
+    assert error.hint == 'did you mean "done"?'
+
+
+@pytest.mark.parametrize("body", [
+    '  set status = "done"', '  if status == "open" or status in ["open", "done"] then stop end',
+    '  set status = note', '  if note == "dnoe" then stop end', '  if labels contains "red" then stop end',
+])
+def test_enum_options_and_other_values_check_clean(body: str) -> None:
+    text = f'automation "a" when Job updated do\n{body}\nend'
+
+    assert check_program(parse(text), _enum_schema()) == []
+
+
+def test_a_binding_may_not_hide_a_field_of_the_subject(schema: StaticSchema) -> None:
+    assert _codes(schema, '  create Lead with name = "x" as title') == ["E_DUPLICATE_NAME"]
+
+
+def test_every_code_the_checker_can_report_is_documented() -> None:
+    folder = Path(dsl.__file__).parent
+    texts = [(folder / name).read_text(encoding="utf-8") for name in CHECKER_MODULES]
+    used = {code for text in texts for code in re.findall(r'"(E_[A-Z_]+)"', text)}
+
+    assert sorted(used - CODES.keys()) == []
