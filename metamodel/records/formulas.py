@@ -20,7 +20,6 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import FromClause
 
@@ -207,31 +206,7 @@ def where_expr(meta: WorkspaceMeta, source: EntityDef, fld: FieldDef,
     return sa.type_coerce(condition, sa.Boolean()) == sa.true()
 
 
-def formula_values(conn: Connection, meta: WorkspaceMeta, entity: str,
-                   record: dict[str, Any]) -> dict[str, Any]:
-    """``record`` with the values of its entity's formula fields added (one SELECT, none without formulas).
-
-    Lists select formulas with the row; single-record reads and writes use this so that what
-    ``create``/``update`` return equals what ``get`` and ``list`` return.
-    """
-    definition = meta.blueprint.get_entity(entity)
-    formulas = [f for f in definition.fields if f.type is FieldType.FORMULA]
-    if not formulas or "id" not in record:
-        return record
-    table = meta.tables.entity(entity)
-    columns = []
-    for fld in formulas:
-        try:
-            columns.append(formula_expr(meta, definition, fld, table).label(fld.name))
-        except InvalidQuery:  # a broken expression leaves the field out, as lists do
-            continue
-    if columns:
-        row = conn.execute(sa.select(*columns).where(table.c.id == record["id"])).mappings().first()
-        record.update(_as_utc(dict(row or {})))
-    return record
-
-
-def _as_utc(values: dict[str, Any]) -> dict[str, Any]:
+def as_utc(values: dict[str, Any]) -> dict[str, Any]:
     """SQLite gives back datetimes without an offset; every datetime of a record is aware UTC."""
     return {name: value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
             for name, value in values.items()}

@@ -29,6 +29,7 @@ from metamodel.errors import InvalidQuery, Place
 from metamodel.records.computed import Kind, VType, fail, specs_for, stage_order
 from metamodel.records.cursor import SortKey, after_condition, decode_cursor, encode_cursor, fingerprint
 from metamodel.records.filters import Binds, Hidden, compile_where, lookup
+from metamodel.records.formulas import as_utc
 from metamodel.storage.catalog import WorkspaceMeta
 from metamodel.storage.tables import BUILTIN_COLUMNS, PIPELINE_COLUMNS
 
@@ -362,3 +363,20 @@ def count_records(conn: Connection, meta: WorkspaceMeta, entity: str,
     table = meta.tables.entity(entity)
     condition = _base_condition(meta, entity, table, where, include_deleted, hidden)
     return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(condition)).scalar_one())
+
+
+def computed_values(conn: Connection, meta: WorkspaceMeta, entity: str,
+                    record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with its formula and rollup values added, computed as a list computes them.
+
+    Single-record reads and writes use this, so what ``get``, ``create`` and
+    ``update`` return equals what ``list`` returns (one SELECT; none without
+    computed fields).
+    """
+    labels = entity_plan(meta, entity).labels
+    if not labels or "id" not in record:
+        return record
+    table = meta.tables.entity(entity)
+    row = conn.execute(sa.select(*labels.values()).where(table.c.id == record["id"])).mappings().first()
+    record.update(as_utc(dict(row or {})))
+    return record

@@ -24,9 +24,9 @@ from metamodel.records import query, write
 from metamodel.records.actor import SYSTEM_ACTOR, Actor
 from metamodel.records.aggregates import Aggregates, Groups
 from metamodel.records.filters import Hidden
-from metamodel.records.formulas import clock_for_formulas, formula_values
+from metamodel.records.formulas import clock_for_formulas
 from metamodel.records.plan import get_record
-from metamodel.records.query import DEFAULT_PAGE, OrderBy, Page
+from metamodel.records.query import DEFAULT_PAGE, OrderBy, Page, computed_values
 from metamodel.storage.catalog import WorkspaceMeta
 
 Record = dict[str, Any]
@@ -69,9 +69,9 @@ class RecordStore:
         with clock_for_formulas(self.clock):
             if conn is None:
                 with write_transaction(self.engine) as own:
-                    return formula_values(own, self.meta, entity, work(own, scope))
+                    return computed_values(own, self.meta, entity, work(own, scope))
             with conn.begin_nested():
-                return formula_values(conn, self.meta, entity, work(conn, scope))
+                return computed_values(conn, self.meta, entity, work(conn, scope))
 
     # ---- write half (metamodel/records/write.py) --------------------------------------------
 
@@ -104,7 +104,7 @@ class RecordStore:
         """One record by id; NotFound when missing or soft-deleted (unless ``include_deleted``)."""
         with self.reading(conn) as c:
             record = get_record(c, self.meta, entity, record_id, include_deleted=include_deleted)
-            return formula_values(c, self.meta, entity, record)
+            return computed_values(c, self.meta, entity, record)
 
     # ---- read half (metamodel/records/query.py, filters.py, cursor.py, aggregates.py) -------
     # Owned by the read-half engineer: add list / count / aggregate / group_by methods below

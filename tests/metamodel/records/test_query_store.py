@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
+from metamodel.blueprint import load_blueprint
 from metamodel.errors import InvalidQuery
 from metamodel.records import RecordStore
+from tests.metamodel.records.conftest import create_workspace_tables
+
+ONLINE_STORE = Path(__file__).resolve().parents[3] / "examples" / "online-store"
 
 
 @pytest.fixture
@@ -56,3 +62,16 @@ def test_hidden_fields_are_left_out_and_cannot_be_sorted(filled: RecordStore) ->
     with pytest.raises(InvalidQuery) as info:
         filled.list("Contact", order_by=[("tags", "asc")], hidden=hidden)
     assert info.value.code == "FORBIDDEN"
+
+
+def test_get_and_writes_return_rollup_values_as_list_does(engine: Engine, workspace: str) -> None:
+    meta = create_workspace_tables(engine, workspace, load_blueprint(ONLINE_STORE))
+    store = RecordStore(engine, meta)
+    ann = store.create("Customer", {"name": "Ann"})
+    assert (ann["orders_total"], ann["orders_count"]) == (0, 0)
+    store.create("Order", {"title": "Sofa", "amount": "1200.00", "customer": ann["id"]})
+    store.create("Order", {"title": "Lamp", "amount": "40.50", "customer": ann["id"]})
+    got = store.get("Customer", ann["id"])
+    assert (got["orders_total"], got["orders_count"]) == (Decimal("1240.50"), 2)
+    assert store.list("Customer").records == [got]
+    assert store.update("Customer", ann["id"], {"city": "Oslo"})["orders_count"] == 2
