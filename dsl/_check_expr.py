@@ -59,6 +59,8 @@ class Scope:
     bindings: dict[str, str | None] = field(default_factory=dict)
     #: names bound inside an ``if`` branch that has ended: taken (names are unique) but not readable
     hidden: set[str] = field(default_factory=set)
+    #: approval bindings -> their options (``outcome == "failed"`` must name one)
+    options: dict[str, tuple[str, ...]] = field(default_factory=dict)
     uses: set[Use] = field(default_factory=set)
 
     def error(self, code: str, message: str, span: a.Span, hint: str | None = None) -> None:
@@ -230,8 +232,8 @@ def _binary_type(scope: Scope, node: a.Binary) -> str:
         if node.op in ("==", "!=", "in", "not in") and info is not None and info.type == "stage":
             _check_stage_names(scope, node.right, owner)
             return "boolean"
-        if node.op in ("==", "!=", "in", "not in") and info is not None:
-            check_options(scope, info, node.right)
+        if node.op in ("==", "!=", "in", "not in"):
+            _check_choice(scope, node.left, info, node.right)
     else:
         left = expr_type(scope, node.left)
     right = expr_type(scope, node.right)
@@ -294,15 +296,23 @@ def _check_stage_names(scope: Scope, right: a.Expr, owner: str) -> None:
             expect(scope, item, expr_type(scope, item), {"string", "stage"}, "a stage")
 
 
-def check_options(scope: Scope, info: FieldInfo, value: a.Expr) -> None:
-    """Quoted values set on or compared with an enum field (``"done"``, ``["open", "done"]``) are its
-    options, when the schema lists them."""
-    if info.type != "enum" or not info.options:
+def _check_choice(scope: Scope, left: a.Path, info: FieldInfo | None, right: a.Expr) -> None:
+    """Compared with an enum field or an approval's outcome, quoted values are among its options."""
+    if info is not None and info.type == "enum":
+        check_options(scope, info.name, info.options, right)
+    elif left.scope == "record" and len(left.segments) == 1 and left.segments[0].name in scope.options:
+        name = left.segments[0].name
+        check_options(scope, name, scope.options[name], right)
+
+
+def check_options(scope: Scope, name: str, options: tuple[str, ...], value: a.Expr) -> None:
+    """Quoted values (``"done"``, ``["open", "done"]``) are among ``options``, when there are any."""
+    if not options:
         return
     for item in value.items if isinstance(value, a.ListLit) else (value,):
-        if isinstance(item, a.StringLit) and item.value not in info.options:
-            scope.error("E_UNKNOWN_OPTION", f'"{item.value}" is not an option of {info.name}', item.span,
-                        suggest(item.value, info.options) or f"the options are {', '.join(info.options)}")
+        if isinstance(item, a.StringLit) and item.value not in options:
+            scope.error("E_UNKNOWN_OPTION", f'"{item.value}" is not an option of {name}', item.span,
+                        suggest(item.value, options) or f"the options are {', '.join(options)}")
 
 
 def check_stage_code(scope: Scope, code: str, span: a.Span, owner: str) -> None:

@@ -2,42 +2,39 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from dsl import ast as a
 from dsl._check_expr import (
     Scope,
     check_condition,
-    check_options,
-    check_stage_code,
     check_text,
-    comparable,
     entity_named,
     expect,
     expr_type,
-    field_of,
     path_text,
     resolve,
     suggest,
-    value_type,
 )
-from dsl.schema import FieldInfo
+from dsl._check_writes import (
+    check_assignment,
+    check_entity_writable,
+    check_once,
+    check_read_only,
+    check_set,
+    check_update,
+    with_field,
+    writable_target,
+)
 
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]*):")
 _WAITING = (a.WaitStep, a.WaitUntilStep, a.TaskStep, a.ApprovalStep)
-#: Built-in fields the platform sets itself (the records store refuses to write them too).
-_PLATFORM_FIELDS = frozenset({"id", "created_at", "updated_at", "created_by", "version", "deleted_at",
-                              "stage_entered_at"})
-_COMPUTED = frozenset({"id", "formula", "rollup"})
 #: Longest wait, due time or trigger offset: beyond it a date leaves any calendar a run could reach.
 CENTURY_SECONDS = 100 * 366 * 86400
 #: Reminders repeat while a task is overdue; more often than this they flood the assignee.
 _REMIND_SECONDS = 60
-_NOT_WRITABLE = {
-    "old": "old.x is the value before the change and cannot be written",
-    "form": "form.x is what the form posted and cannot be written",
-    "payload": "payload.x is what the webhook received and cannot be written",
-}
 
 
 def check_body(scope: Scope, steps: tuple[a.Step, ...], processes: Mapping[str, str | None]) -> None:
@@ -106,20 +103,22 @@ def _check_data_step(scope: Scope, step: a.Step) -> bool:
     """Steps that change records; False when ``step`` is not one of them."""
     match step:
         case a.SetStep(assignments):
-            _check_once(scope, assignments)
+            check_once(scope, assignments)
             for assignment in assignments:
-                _check_set(scope, assignment)
+                check_set(scope, assignment)
         case a.MoveStep(stage, pipeline):
             if _has_subject(scope, step, '"move"') and scope.subject is not None:
                 check_stage(scope, scope.subject, stage, pipeline, trigger=False)
         case a.CreateStep(entity, assignments, binding):
             target = entity_named(scope, entity)
-            _check_once(scope, assignments)
+            if not check_entity_writable(scope, target, entity.span):
+                target = None
+            check_once(scope, assignments)
             for assignment in assignments:
-                _check_assignment(scope, assignment, with_field(scope, target, assignment.target), target)
+                check_assignment(scope, assignment, with_field(scope, target, assignment.target), target)
             _bind(scope, binding, target)
         case a.UpdateStep(target, assignments):
-            _check_update(scope, target, assignments)
+            check_update(scope, target, assignments)
         case a.TagStep(_, tag):
             check_text(scope, tag)
             _check_tags_field(scope, step)
@@ -130,28 +129,6 @@ def _check_data_step(scope: Scope, step: a.Step) -> bool:
         case _:
             return False
     return True
-
-
-def _check_set(scope: Scope, assignment: a.Assignment) -> None:
-    """``set f = v``: f is a writable field of the subject (or of a record a path or binding reaches)."""
-    if not writable_target(scope, assignment.target, field=True):
-        expr_type(scope, assignment.value)
-        return
-    info, _, owner = resolve(scope, assignment.target)
-    _check_assignment(scope, assignment, info, owner)
-    if info is not None:
-        own = len(assignment.target.segments) == 1  # a field of the subject itself, which "move" moves
-        check_read_only(scope, info, assignment.target.span, stage=own)
-
-
-def _check_once(scope: Scope, assignments: tuple[a.Assignment, ...]) -> None:
-    """One step sets each field once: a second value for it is a mistake, not an override."""
-    seen: set[str] = set()
-    for assignment in assignments:
-        name = path_text(assignment.target)
-        if name in seen:
-            scope.error("E_DUPLICATE_NAME", f'"{name}" is set twice in one step', assignment.target.span)
-        seen.add(name)
 
 
 def _check_tags_field(scope: Scope, step: a.TagStep) -> None:
@@ -180,10 +157,13 @@ def _check_other_step(scope: Scope, step: a.Step, processes: Mapping[str, str | 
             check_text(scope, title)
             _check_recipient(scope, assignee)
             _bind(scope, binding, "Task")
-        case a.ApprovalStep(title, approver, _, binding):
+        case a.ApprovalStep(title, approver, options, binding):
             check_text(scope, title)
             _check_recipient(scope, approver)
+            if len(set(options)) < len(options):
+                scope.error("E_DUPLICATE_NAME", "an approval lists an option twice", step.span)
             _bind(scope, binding, None)
+            scope.options[binding.name] = options
         case a.NotifyStep(recipient, text):
             _check_recipient(scope, recipient)
             check_text(scope, text)
@@ -219,93 +199,10 @@ def _check_start(scope: Scope, step: a.StartProcessStep, processes: Mapping[str,
                     f"{scope.subject}", name.span, f"start it from an automation of {entity}")
 
 
-def _check_assignment(scope: Scope, assignment: a.Assignment, info: FieldInfo | None,
-                      owner: str | None = None) -> None:
-    """The value fits the field (``owner`` is the entity whose field it is: a quoted stage must be one
-    of its stages)."""
-    value = expr_type(scope, assignment.value)
-    if info is None:
-        return
-    wanted = value_type(info)
-    if not comparable(wanted, value, ordered=False) and not (wanted == "user" and value == "record"):
-        scope.error("E_TYPE_MISMATCH", f'"{info.name}" holds {wanted} values, not {value}',
-                    assignment.value.span)
-    elif info.type == "stage" and owner and isinstance(assignment.value, a.StringLit):
-        check_stage_code(scope, assignment.value.value, assignment.value.span, owner)
-    else:
-        check_options(scope, info, assignment.value)
-
-
-def writable_target(scope: Scope, target: a.Path | a.Clock, *, field: bool) -> bool:
-    """Whether a step may write to ``target`` (a field when ``field``, else a record); False after
-    reporting why not.  Codes as the compiler's, which refuses the same targets."""
-    if isinstance(target, a.Clock):
-        scope.error("E_TYPE_MISMATCH", f'"{target.kind}" is the workspace clock and cannot be written',
-                    target.span, "only fields of records can be set")
-        return False
-    if target.scope != "record":
-        scope.error("E_TYPE_MISMATCH", f'"{target.dotted}" cannot be written', target.span,
-                    _NOT_WRITABLE.get(target.scope))
-        return False
-    first = target.segments[0].name
-    if first in scope.bindings and scope.bindings[first] is None:
-        scope.error("E_TYPE_MISMATCH", f'"{first}" is a result bound with "as", not a record to write',
-                    target.span, "only records created or updated by a step can be written")
-        return False
-    if field and len(target.segments) == 1 and first in scope.bindings:
-        scope.error("E_TYPE_MISMATCH", f'"{first}" is a record bound with "as", not a field', target.span,
-                    f'set one of its fields, such as "{first}.owner"')
-        return False
-    if field and len(target.segments) == 1 and scope.subject_gone:
-        scope.error("E_READ_ONLY", f'"{first}" is a field of the deleted record, which cannot change',
-                    target.span, "a \"deleted\" automation may read it and change other records")
-        return False
-    return True
-
-
-def with_field(scope: Scope, entity: str | None, target: a.Path | a.Clock) -> FieldInfo | None:
-    """The field a ``create … with``/``update … with`` entry names: one plain, writable field name."""
-    if entity is None:
-        return None
-    if isinstance(target, a.Clock) or target.scope != "record" or len(target.segments) > 1:
-        scope.error("E_UNKNOWN_FIELD", f'{entity} has no field "{path_text(target)}"', target.span,
-                    f'name one field of {entity}; change other records with "update"')
-        return None
-    info = field_of(scope, entity, target.segments[0])
-    if info is not None:
-        check_read_only(scope, info, target.span, stage=False)
-    return info
-
-
-def check_read_only(scope: Scope, info: FieldInfo, span: a.Span, *, stage: bool) -> None:
-    """Fields the platform keeps (system stamps, formulas, rollups) are never written; with ``stage``
-    (the subject's own fields) neither are its stage and pipeline, which ``move to stage`` changes."""
-    if stage and info.type in ("stage", "pipeline"):
-        scope.error("E_READ_ONLY", f'"{info.name}" changes only by moving the record', span,
-                    'use "move to stage S"')
-    elif info.name in _PLATFORM_FIELDS or info.type in _COMPUTED:
-        scope.error("E_READ_ONLY", f'"{info.name}" is kept by the platform and cannot be written', span)
-
-
-def _check_update(scope: Scope, target: a.Path, assignments: tuple[a.Assignment, ...]) -> None:
-    if not writable_target(scope, target, field=False):
-        for assignment in assignments:
-            expr_type(scope, assignment.value)
-        return
-    info, kind, owner = resolve(scope, target)
-    entity = info.target if info is not None and info.type in ("reference", "user") else (
-        owner if kind == "record" and info is None else None)
-    if info is not None and entity is None:
-        scope.error("E_NOT_A_REFERENCE", f'"{target.dotted}" is not a record to update', target.span)
-    _check_once(scope, assignments)
-    for assignment in assignments:
-        _check_assignment(scope, assignment, with_field(scope, entity, assignment.target), entity)
-
-
 def _check_user(scope: Scope, path: a.Path, *, written: bool = False) -> None:
     """``path`` holds a user (a user field, a reference to User, or a binding of a User record)."""
     info, kind, owner = resolve(scope, path)
-    if written and info is not None:
+    if written and info is not None and check_entity_writable(scope, owner, path.span):
         check_read_only(scope, info, path.span, stage=False)
     is_user = kind in ("user", "any") or (info.target == "User" if info is not None else owner == "User")
     if not is_user:
@@ -332,12 +229,27 @@ def _check_group(scope: Scope, group: a.StringLit) -> None:
 
 def _check_webhook(scope: Scope, step: a.WebhookStep) -> None:
     check_text(scope, step.url)
+    _check_url(scope, step.url)
     if step.method is not None and step.method.name not in _METHODS:
         scope.error("E_BAD_METHOD", f'"{step.method.name}" is not an HTTP method', step.method.span,
                     suggest(step.method.name.upper(), _METHODS))
+    keys: set[str] = set()
     for entry in step.body or ():
+        if entry.key in keys:
+            scope.error("E_DUPLICATE_NAME", f'the body names "{entry.key}" twice', entry.span)
+        keys.add(entry.key)
         expr_type(scope, entry.value)
     _bind(scope, step.binding, None)
+
+
+def _check_url(scope: Scope, url: a.Text) -> None:
+    """A URL that names its scheme names http or https (never file:, ftp:, javascript: …); one that
+    starts with a placeholder is checked when the run calls it."""
+    first = url.value if isinstance(url, a.StringLit) else url.parts[0] if url.parts else ""
+    scheme = _SCHEME.match(first) if isinstance(first, str) else None
+    if scheme is not None and scheme.group(1).lower() not in ("http", "https"):
+        scope.error("E_BAD_URL", f'"{scheme.group(1)}:" is not an http:// or https:// URL', url.span,
+                    'write the whole address, such as "https://example.com/hook"')
 
 
 def _bind(scope: Scope, binding: a.Ident | None, entity: str | None) -> None:

@@ -55,6 +55,7 @@ CODES: dict[str, str] = {
     "E_MIXED_ENTITIES": "A `changed` trigger lists fields of different entities.",
     "E_BAD_METHOD": "A webhook's method must be GET, POST, PUT, PATCH or DELETE.",
     "E_BAD_TIMEZONE": "The time zone is not an IANA name such as \"Europe/Berlin\".",
+    "E_BAD_URL": "A webhook URL names a scheme other than http or https (file:, ftp:, javascript: …).",
     "E_BAD_DURATION": "A wait, due time or trigger offset is longer than a century, or a task reminds "
                       "more often than once a minute.",
     "E_UNKNOWN_OPTION": "A quoted value set on or compared with an enum field is not one of its options.",
