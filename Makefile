@@ -48,7 +48,7 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	@set -e; for f in bench/*.py; do \
 	  [ -e "$$f" ] || { echo "no benchmarks in bench/"; break; }; \
-	  echo "== $$f"; $(BIN)/python "$$f"; \
+	  echo "== $$f"; $(BIN)/python -P "$$f"; \
 	done
 
 # Removes the virtualenv, caches and build output; keeps .stagecraft/ (your local database).

@@ -10,15 +10,19 @@ Run: ``.venv/bin/python bench/apply.py [--entities N] [--fields M]``
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from metamodel.blueprint import parse_blueprint
-from metamodel.db import create_engine_for, init_database
-from metamodel.migrate import ApplyResult, apply_blueprint
-from metamodel.storage.catalog import forget_workspace_metas
+# Run as a script, this folder comes first on sys.path, and bench/dsl.py would hide the dsl package.
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+
+from metamodel.blueprint import parse_blueprint  # noqa: E402
+from metamodel.db import create_engine_for, init_database  # noqa: E402
+from metamodel.migrate import ApplyResult, apply_blueprint  # noqa: E402
+from metamodel.storage.catalog import forget_workspace_metas  # noqa: E402
 
 TARGET_SECONDS = 10.0
 FIELD_KINDS = (
