@@ -236,6 +236,9 @@ def _binary_type(scope: Scope, node: a.Binary) -> str:
             _check_choice(scope, node.left, info, node.right)
     else:
         left = expr_type(scope, node.left)
+    if node.op in ("in", "not in") and isinstance(node.right, a.ListLit):
+        _check_members(scope, left, node.right)
+        return "boolean"
     right = expr_type(scope, node.right)
     if node.op in ("and", "or"):
         expect(scope, node.left, left, {"boolean"}, f'each side of "{node.op}"')
@@ -246,12 +249,22 @@ def _binary_type(scope: Scope, node: a.Binary) -> str:
         return "boolean"
     if node.op == "contains":
         expect(scope, node.left, left, {"string", "list"}, 'the left side of "contains"')
+        if left == "string":
+            expect(scope, node.right, right, {"string"}, 'what a text "contains"')
         return "boolean"
     if node.op in ("==", "!=", "<", "<=", ">", ">="):
         if not comparable(left, right, ordered=node.op not in ("==", "!=")):
             scope.error("E_TYPE_MISMATCH", f'cannot compare {left} with {right} using "{node.op}"', node.span)
         return "boolean"
     return _arithmetic(scope, node, left, right)
+
+
+def _check_members(scope: Scope, left: str, members: a.ListLit) -> None:
+    """``x in [a, b]``: each member could equal x (reported once per list)."""
+    kinds = [expr_type(scope, item) for item in members.items]
+    odd = next((kind for kind in kinds if not comparable(left, kind, ordered=False)), None)
+    if odd is not None:
+        scope.error("E_TYPE_MISMATCH", f"cannot look for a {left} value among {odd} values", members.span)
 
 
 def comparable(left: str, right: str, *, ordered: bool) -> bool:

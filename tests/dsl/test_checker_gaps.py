@@ -306,3 +306,16 @@ def test_an_approval_outcome_is_compared_with_its_options(schema: StaticSchema, 
             f'  if {condition} then stop end\nend')
 
     assert [e.code for e in check_program(parse(text), schema)] == codes
+
+
+@pytest.mark.parametrize("condition", ['amount in ["a", "b"]', "title not in [1, 2]", "title contains 1",
+                                       "paid in [1]"])
+def test_in_and_contains_compare_values_of_one_family(schema: StaticSchema, condition: str) -> None:
+    assert _codes(schema, f"  if {condition} then stop end") == ["E_TYPE_MISMATCH"]
+
+
+@pytest.mark.parametrize("condition", ["amount in [1, 2.5, null]", 'title in ["a", contact.name]',
+                                       'title contains "x"', 'tags contains "vip"', "closes_on in [today]",
+                                       "amount in tags"])
+def test_in_and_contains_of_matching_values_check_clean(schema: StaticSchema, condition: str) -> None:
+    assert _codes(schema, f"  if {condition} then stop end") == []
