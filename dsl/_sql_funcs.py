@@ -15,8 +15,9 @@ from dsl import ast as a
 from dsl._sql_arith import Sql, SqlUnsupported
 from dsl._sql_core import BaseCompiler
 from dsl._sql_ops import Col
+from dsl.values import WHITESPACE
 
-_SAME_TYPE = {"lower": "string", "upper": "string", "trim": "string", "abs": None}
+_SAME_TYPE = {"lower": "string", "upper": "string", "abs": None}
 
 
 class Compiler(BaseCompiler):
@@ -59,6 +60,8 @@ class Compiler(BaseCompiler):
         if name in _SAME_TYPE:
             first = args[0]
             return Sql(getattr(sa.func, name)(first.sql, type_=first.sql.type), first.type)
+        if name == "trim":
+            return self.trim(args[0])
         if name == "len":
             return self.length(args[0])
         if name == "round":
@@ -69,6 +72,12 @@ class Compiler(BaseCompiler):
         if name == "date_of":
             return Sql(self.as_date(args[0]), "date")
         raise SqlUnsupported(f"{name}() has no value in a query", node.span)
+
+    def trim(self, arg: Sql) -> Sql:
+        """Strip the same white space as Python (plain SQL ``trim`` strips spaces only)."""
+        chars = sa.literal(WHITESPACE, sa.Text())
+        func = sa.func.btrim if self.dialect == "postgresql" else sa.func.trim
+        return Sql(func(arg.sql, chars, type_=arg.sql.type), arg.type)
 
     def date_literal(self, node: a.Call) -> Sql:
         """``date("YYYY-MM-DD")``: only a literal text; a bad one is null, as in Python."""

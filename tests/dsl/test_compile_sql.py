@@ -84,6 +84,7 @@ LOGIC = [
 ]
 FUNCTIONS = [
     ("lower(s)", FULL, "hello"), ("upper(s)", FULL, "HELLO"), ("trim(\"  x \")", EMPTY, "x"),
+    ("trim(\"\\t x\\n\")", EMPTY, "x"),
     ("lower(s)", EMPTY, None), ("len(s)", FULL, D(5)), ("len(tags)", FULL, D(2)), ("len(tags)", EMPTY, None),
     ("round(2.675, 2)", EMPTY, D("2.68")), ("round(-2.5)", EMPTY, D(-3)), ("round(0.5)", EMPTY, D(1)),
     ("round(n)", FULL, D(11)), ("round(n)", EMPTY, None), ("abs(0 - n)", FULL, D("10.5")),
