@@ -22,7 +22,7 @@ Known differences from the Python evaluator (tests/dsl/test_sql_python_agree.py 
 - ``date + duration`` is a date only when the duration is a literal whole number of days (SQL needs
   one type per expression; Python decides by the value); otherwise a datetime.  Likewise
   ``coalesce``/``min``/``max`` over a date and a datetime give a datetime.
-- ``lower``/``upper`` on SQLite change ASCII letters only; ``trim`` removes spaces only.
+- ``lower``/``upper`` on SQLite change ASCII letters only (SQLite has no Unicode case tables).
 - Templates render numbers like ``dsl.values.render_number`` (SQLite may print an exponent beyond
   15 digits); datetimes, booleans and lists render as the database prints them.
 - Formulas returning integer are rounded half away from zero.
