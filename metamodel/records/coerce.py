@@ -43,6 +43,26 @@ class Invalid(ValueError):
     """A value that does not fit its field; the message is the reason shown to the user."""
 
 
+NUL_REASON = "must not contain the NUL character"
+
+
+def _without_nul(text: str) -> str:
+    """PostgreSQL cannot store U+0000 in text or JSON: refuse it on both databases alike."""
+    if "\x00" in text:
+        raise Invalid(NUL_REASON)
+    return text
+
+
+def _json_has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_json_has_nul(k) or _json_has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_json_has_nul(v) for v in value)
+    return False
+
+
 def _text(fld: FieldDef) -> Coercer:
     """Text as given; formats and ``max_length`` are the schema's, the column width is checked here."""
     limit = fld.max_length or _COLUMN_LIMITS.get(fld.type)
@@ -50,6 +70,7 @@ def _text(fld: FieldDef) -> Coercer:
     def coerce(value: Any) -> str:
         if not isinstance(value, str):
             raise Invalid("must be text")
+        _without_nul(value)
         if limit is not None and len(value) > limit:
             raise Invalid(f"must be at most {limit} characters")
         return value
@@ -135,7 +156,10 @@ def _datetime(_fld: FieldDef) -> Coercer:
                 value = datetime.fromisoformat(value.strip())
         if not isinstance(value, datetime):
             raise Invalid("must be a date and time like 2026-03-31T14:30:00Z")
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        try:
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+            raise Invalid("is outside the years 1 to 9999 in UTC") from None
 
     return coerce
 
@@ -160,7 +184,7 @@ def _tags(_fld: FieldDef) -> Coercer:
     """Tags are stripped, empty ones dropped and duplicates removed, first occurrence kept."""
 
     def coerce(value: Any) -> list[str]:
-        items = _string_list(value, "must be a list of tags (text)")
+        items = [_without_nul(t) for t in _string_list(value, "must be a list of tags (text)")]
         return list(dict.fromkeys(t for t in (v.strip() for v in items) if t))
 
     return coerce
@@ -170,8 +194,10 @@ def _json(_fld: FieldDef) -> Coercer:
     def coerce(value: Any) -> Any:
         try:
             json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             raise Invalid("must be a JSON value (object, list, text, number, true/false)") from None
+        if _json_has_nul(value):
+            raise Invalid(NUL_REASON)
         return value
 
     return coerce
@@ -211,7 +237,7 @@ class UserEmail(str):
 def _user(_fld: FieldDef) -> Coercer:
     def coerce(value: Any) -> int | UserEmail:
         if isinstance(value, str) and "@" in value:
-            return UserEmail(value.strip().lower())
+            return UserEmail(_without_nul(value).strip().lower())
         return coerce_id(value, "user")
 
     return coerce

@@ -266,21 +266,31 @@ def fail(path: str, message: str, code: str | None = None) -> InvalidQuery:
 
 # --- values: what a filter or cursor value must be for a type ---------------------------------------
 
+_BIGINT = 2**63
+#: Decimal operands beyond 10**±100 match nothing useful and overflow PostgreSQL's numeric.
+_DECIMAL_EXPONENT = 100
+
+
 def _to_int(value: Any) -> int:
+    """A 64-bit integer (the range of every integer column): a larger one is refused, not sent."""
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, int):
-        return value
-    if isinstance(value, (str, Decimal, float)) and Decimal(str(value)) == int(Decimal(str(value))):
-        return int(Decimal(str(value)))
-    raise ValueError
+        result = value
+    elif isinstance(value, (str, Decimal, float)) and Decimal(str(value)) == int(Decimal(str(value))):
+        result = int(Decimal(str(value)))
+    else:
+        raise ValueError
+    if not -_BIGINT <= result < _BIGINT:
+        raise ValueError
+    return result
 
 
 def _to_decimal(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
         raise ValueError
     result = Decimal(str(value))
-    if not result.is_finite():
+    if not result.is_finite() or (result and abs(result.adjusted()) > _DECIMAL_EXPONENT):
         raise ValueError
     return result
 
@@ -306,7 +316,8 @@ def _to_bool(value: Any) -> bool:
 
 
 def _to_text(value: Any) -> str:
-    if isinstance(value, str):
+    """Text without NUL (PostgreSQL refuses U+0000 in a parameter)."""
+    if isinstance(value, str) and "\x00" not in value:
         return value
     raise ValueError
 
@@ -322,7 +333,7 @@ def coerce_value(spec: FieldSpec, value: Any, path: str) -> Any:
     """``value`` converted to the field's type, or an ``InvalidQuery`` naming the path."""
     try:
         result = _COERCE[spec.vtype](value)
-    except (ValueError, TypeError, InvalidOperation, AttributeError):
+    except (ValueError, TypeError, InvalidOperation, AttributeError, OverflowError):
         raise fail(path, f'{value!r} is not a valid {spec.vtype.value} for "{spec.name}"') from None
     if spec.options and result not in spec.options:
         hint = did_you_mean(str(result), spec.options)

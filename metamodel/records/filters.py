@@ -163,9 +163,17 @@ def _operators(scope: Scope, spec: FieldSpec, ops: Mapping[str, Any], path: str)
     return sa.and_(*parts)
 
 
+#: Most values an ``in``/``nin``/``hasAny``/``hasAll`` list may hold (PostgreSQL binds each one).
+MAX_LIST = 1000
+#: Most operands one filter may hold.
+MAX_OPERANDS = 1000
+
+
 def _values(spec: FieldSpec, value: Any, path: str) -> list[Any]:
     if not isinstance(value, Sequence) or isinstance(value, (str, bytes)):
         raise fail(path, "expected a list of values")
+    if len(value) > MAX_LIST:
+        raise fail(path, f"a list of at most {MAX_LIST} values, not {len(value)}")
     return [coerce_value(spec, v, f"{path}[{i}]") for i, v in enumerate(value)]
 
 
@@ -206,6 +214,8 @@ def _bind(scope: Scope, path: str, col: ColumnElement[Any], convert: Callable[[A
     with the next request's values (see ``query``), skipping its construction.
     """
     name = f"w{len(scope.binds)}"
+    if len(scope.binds) >= MAX_OPERANDS:
+        raise fail(path, f"a filter may compare at most {MAX_OPERANDS} values")
     scope.binds[path] = (name, convert)
     return sa.bindparam(name, convert(value), type_=col.type, expanding=expanding)
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from metamodel.definitions import EntityDef, FieldType
 from metamodel.errors import NotFound
-from metamodel.records.coerce import FieldRules, build_rules
+from metamodel.records.coerce import FieldRules, Invalid, build_rules, coerce_id
 from metamodel.storage.catalog import WorkspaceMeta
 
 
@@ -147,13 +147,26 @@ def load_many(conn: Connection, plan: WritePlan, record_id: int) -> dict[str, li
             for name, j in plan.junctions.items()}
 
 
-def not_found(plan: WritePlan, record_id: int) -> NotFound:
-    return NotFound(f"there is no {plan.entity.name} with id {record_id}")
+def not_found(plan: WritePlan, record_id: Any) -> NotFound:
+    return NotFound(f"there is no {plan.entity.name} with id {record_id!s:.40}")
 
 
-def get_record(conn: Connection, meta: WorkspaceMeta, entity: str, record_id: int, *,
+def as_record_id(plan: WritePlan, value: Any) -> int:
+    """The id to look up: an int or decimal digits within 64 bits; anything else cannot exist.
+
+    Refusing here keeps impossible ids (``10**30``, ``"abc"``, ``True``) away from
+    the database, which would raise an overflow or type error instead of NOT_FOUND.
+    """
+    try:
+        return coerce_id(value, plan.entity.name)
+    except Invalid:
+        raise not_found(plan, value) from None
+
+
+def get_record(conn: Connection, meta: WorkspaceMeta, entity: str, record_id: Any, *,
                include_deleted: bool = False) -> dict[str, Any]:
     plan = plan_for(meta, entity)
+    record_id = as_record_id(plan, record_id)
     record = load_row(conn, plan, record_id, lock=False)
     if record is None or (record["deleted_at"] is not None and not include_deleted):
         raise not_found(plan, record_id)

@@ -24,7 +24,15 @@ from metamodel.records.actor import Actor
 from metamodel.records.coerce import UserEmail
 from metamodel.records.direct import direct
 from metamodel.records.events import StageMove, WriteEvent, record_event
-from metamodel.records.plan import WritePlan, exists_for, load_many, load_row, not_found, plan_for
+from metamodel.records.plan import (
+    WritePlan,
+    as_record_id,
+    exists_for,
+    load_many,
+    load_row,
+    not_found,
+    plan_for,
+)
 from metamodel.storage.catalog import WorkspaceMeta
 from metamodel.storage.system_tables import users
 
@@ -220,9 +228,16 @@ def _raise_problems(conn: Connection, plan: WritePlan, values: dict[str, Any],
         raise ValidationFailed(problems)
 
 
+def _input(values: Any) -> dict[str, Any]:
+    """A copy of the input, which must be an object of field: value (as the schema words it)."""
+    if not isinstance(values, Mapping) or not all(isinstance(k, str) for k in values):
+        raise ValidationFailed({"": "must be an object of field: value"})
+    return dict(values)
+
+
 def create_record(conn: Connection, scope: Scope, entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
     plan = plan_for(scope.meta, entity)
-    given = dict(values)
+    given = _input(values)
     start = initial_stage(plan, *pop_stage_input(plan, given))
     coerced, problems = plan.rules.coerce(given, partial=False)
     _raise_problems(conn, plan, coerced, problems)
@@ -272,10 +287,11 @@ def _bump(conn: Connection, plan: WritePlan, current: Mapping[str, Any],
     return version
 
 
-def update_record(conn: Connection, scope: Scope, entity: str, record_id: int,
+def update_record(conn: Connection, scope: Scope, entity: str, raw_id: Any,
                   values: Mapping[str, Any], expected_version: int | None) -> dict[str, Any]:
     plan = plan_for(scope.meta, entity)
-    given = dict(values)
+    record_id = as_record_id(plan, raw_id)
+    given = _input(values)
     stage_input = pop_stage_input(plan, given)
     coerced, problems = plan.rules.coerce(given, partial=True)
     current = _locked_live(conn, plan, record_id, expected_version)
@@ -301,10 +317,11 @@ def update_record(conn: Connection, scope: Scope, entity: str, record_id: int,
     return record
 
 
-def set_deleted(conn: Connection, scope: Scope, entity: str, record_id: int, *, deleted: bool,
+def set_deleted(conn: Connection, scope: Scope, entity: str, raw_id: Any, *, deleted: bool,
                 expected_version: int | None) -> dict[str, Any]:
     """Soft delete (stamp ``deleted_at``) or restore; restoring a live record changes nothing."""
     plan = plan_for(scope.meta, entity)
+    record_id = as_record_id(plan, raw_id)
     current = load_row(conn, plan, record_id, lock=True)
     if current is None or (deleted and current["deleted_at"] is not None):
         raise not_found(plan, record_id)
