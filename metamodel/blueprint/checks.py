@@ -14,7 +14,6 @@ from metamodel.blueprint import codes
 from metamodel.blueprint.checks_access import ACCESS_CHECKS
 from metamodel.blueprint.checks_model import MODEL_CHECKS
 from metamodel.blueprint.names import (
-    WORKSPACE,
     NameKind,
     derive_plural,
     fold,
@@ -27,6 +26,7 @@ from metamodel.blueprint.reader import Reader
 from metamodel.blueprint.reserved import BUILTIN_ENTITIES
 from metamodel.definitions import Blueprint
 from metamodel.errors import Place, Problem
+from metamodel.storage.naming import WORKSPACE_RULE, is_workspace_name
 
 Check = Callable[[Blueprint, Reader], list[Problem]]
 CODES = codes.CODES
@@ -38,10 +38,9 @@ def _name(kind: NameKind, name: str, place: Place) -> list[Problem]:
 
 
 def _check_workspace(bp: Blueprint, r: Reader) -> list[Problem]:
-    if bp.workspace is None or WORKSPACE.match(bp.workspace):
+    if bp.workspace is None or is_workspace_name(bp.workspace):
         return []
-    return [Problem(codes.BAD_WORKSPACE, f'workspace name "{bp.workspace}" must start with a lowercase '
-                    'letter and use only a-z, 0-9, _ and - (at most 40 characters)',
+    return [Problem(codes.BAD_WORKSPACE, f'workspace name "{bp.workspace}" {WORKSPACE_RULE}',
                     r.value_place(("workspace",)))]
 
 

@@ -98,7 +98,8 @@ CODES: dict[str, str] = {
     BAD_ROLLUP_AGG: "a rollup's agg is not one of count, sum, avg, min, max",
     BAD_ROLLUP_FIELD: "a rollup's field is missing, unknown, or not numeric (or a date for min/max)",
     REQUIRED_CYCLE: "required references form a cycle, so no record of them could ever be created",
-    BAD_WORKSPACE: "the workspace name is not lowercase letters, digits, _ and - (at most 40)",
+    BAD_WORKSPACE: "the workspace name is not lowercase letters, digits, _ and - (at most 40, no __, "
+                   "no trailing _ or -)",
     BAD_CURRENCY: "a currency is not a three-letter ISO 4217 code",
     RENAMED_FROM_EXISTS: "renamed_from names something that is still declared",
     NO_STAGES: "a pipeline has no stages",

@@ -27,7 +27,6 @@ MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1; longer names are sile
 PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 LOWER_CAMEL = re.compile(r"^[a-z][A-Za-z0-9]*$")
-WORKSPACE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
 NAME_INVALID = "MM.E110"
 NAME_NOT_ASCII = "MM.E111"

@@ -86,9 +86,8 @@ def verify_foreign_keys(conn: Connection, names: WorkspaceNames) -> None:
     """
     if conn.dialect.name != "sqlite" or not conn.info.pop(REBUILT, None):
         return
-    prefix = names.table("x")[:-1]
     report = conn.exec_driver_sql("PRAGMA foreign_key_check")
-    broken = [row for row in report if str(row[0]).startswith(prefix)]
+    broken = [row for row in report if names.owns(str(row[0]))]
     if broken:
         raise MigrationRefused([Problem(codes.FOREIGN_KEY_BROKEN,
                                         f"{len(broken)} rows would point at records that do not exist "

@@ -19,7 +19,12 @@ from alembic.operations import BatchOperations, Operations
 from sqlalchemy.engine import Connection
 
 from metamodel.definitions import FieldDef, FieldType
-from metamodel.storage.naming import WorkspaceNames, entity_table_base, junction_table_base, safe_identifier
+from metamodel.storage.naming import (
+    WorkspaceNames,
+    entity_table_base,
+    junction_table_base,
+    physical_identifier,
+)
 from metamodel.storage.tables import BigId, Stamp, column_type
 
 
@@ -32,7 +37,7 @@ def junction_name(names: WorkspaceNames, entity: str, fld: str) -> str:
 
 
 def _q(conn: Connection, name: str) -> str:
-    return conn.dialect.identifier_preparer.quote(safe_identifier(name))
+    return conn.dialect.identifier_preparer.quote(physical_identifier(name))
 
 
 def qualified(conn: Connection, names: WorkspaceNames, table: str) -> str:
