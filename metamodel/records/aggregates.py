@@ -17,7 +17,6 @@ come in key order (stages in pipeline order), empty keys last; more than
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from metamodel.errors import InvalidQuery, Place
 from metamodel.records.computed import FieldSpec, Kind, VType, fail, stage_order
 from metamodel.records.filters import Hidden, compile_where, lookup
+from metamodel.records.formulas import utc
 from metamodel.storage.catalog import WorkspaceMeta
 
 AGGREGATES = ("sum", "avg", "min", "max")
@@ -106,9 +106,7 @@ def _normal(func: str, value: Any, vtype: VType) -> Any:
         return Decimal(str(value))
     if func != "avg" and vtype is VType.INT and isinstance(value, (Decimal, float)):
         return int(value)
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+    return utc(value)
 
 
 def aggregate(conn: Connection, meta: WorkspaceMeta, entity: str, where: Mapping[str, Any] | None = None,

@@ -89,15 +89,30 @@ def decode_cursor(token: str, sort_id: str, keys: Sequence[SortKey]) -> tuple[li
     if made_for != sort_id:
         raise InvalidQuery("after: this cursor was made for a different sort or entity; "
                            "start again without it", place=Place(path="after"))
-    if not isinstance(values, list) or len(values) != len(keys) or not isinstance(record_id, int):
+    if not isinstance(values, list) or len(values) != len(keys) or not _is_id(record_id):
         raise bad
-    typed = [None if v is None else _typed(k, v) for k, v in zip(keys, values, strict=True)]
+    typed = [None if v is None else _typed(k, v, bad) for k, v in zip(keys, values, strict=True)]
     return typed, record_id
 
 
-def _typed(key: SortKey, value: Any) -> Any:
+def _is_id(value: Any) -> bool:
+    """A record id as ``encode_cursor`` writes it: a positive 64-bit int (never a bool)."""
+    return type(value) is int and 0 < value < 2**63
+
+
+def _typed(key: SortKey, value: Any, bad: InvalidQuery) -> Any:
+    """The sort value typed as the column's; a datetime must carry its offset, as encoded."""
     spec = FieldSpec(key.name, Kind.VALUE, key.vtype)
+    if key.vtype is VType.DATETIME and not (isinstance(value, str) and _has_offset(value)):
+        raise bad
     return coerce_value(spec, value, "after")
+
+
+def _has_offset(text: str) -> bool:
+    try:
+        return datetime.fromisoformat(text).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def after_condition(keys: Sequence[SortKey], values: Sequence[Any], id_col: ColumnElement[Any],

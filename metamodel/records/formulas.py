@@ -206,7 +206,17 @@ def where_expr(meta: WorkspaceMeta, source: EntityDef, fld: FieldDef,
     return sa.type_coerce(condition, sa.Boolean()) == sa.true()
 
 
+def utc(value: Any) -> Any:
+    """A datetime in ``datetime.timezone.utc``; anything else unchanged.
+
+    SQLite gives back naive UTC wall time and psycopg ``ZoneInfo("Etc/UTC")``:
+    equal instants, but callers comparing or printing zones saw two kinds.
+    """
+    if isinstance(value, datetime) and value.tzinfo is not UTC:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
+
+
 def as_utc(values: dict[str, Any]) -> dict[str, Any]:
-    """SQLite gives back datetimes without an offset; every datetime of a record is aware UTC."""
-    return {name: value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
-            for name, value in values.items()}
+    """Every datetime of a record is aware, in ``datetime.timezone.utc``."""
+    return {name: utc(value) for name, value in values.items()}

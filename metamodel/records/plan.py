@@ -126,6 +126,8 @@ def plan_for(meta: WorkspaceMeta, entity: str) -> WritePlan:
 def _as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
+    if value.tzinfo is UTC:
+        return value
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

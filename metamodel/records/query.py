@@ -38,8 +38,9 @@ MAX_PAGE = 1000
 OrderBy = Sequence[tuple[str, str]]
 
 
-class SqliteUtc(sa.types.UserDefinedType[datetime]):
-    """Reads SQLite's offset-less datetime text (stored as UTC wall time) as aware UTC datetimes.
+class UtcDateTime(sa.types.UserDefinedType[datetime]):
+    """Reads datetimes as ``datetime.timezone.utc`` ones: SQLite's offset-less text (stored as UTC
+    wall time), PostgreSQL's values in the session zone (psycopg's ``ZoneInfo("Etc/UTC")``).
 
     One C-level ``fromisoformat`` per value replaces SQLAlchemy's regex parsing
     plus a ``replace(tzinfo=...)``: aware values cost less than naive ones did.
@@ -52,6 +53,9 @@ class SqliteUtc(sa.types.UserDefinedType[datetime]):
         return "DATETIME"
 
     def result_processor(self, dialect: Any, coltype: Any) -> Callable[[Any], datetime | None]:
+        if dialect.name != "sqlite":
+            return _aware_utc
+
         def process(value: Any) -> datetime | None:
             if value is None:
                 return None
@@ -62,6 +66,12 @@ class SqliteUtc(sa.types.UserDefinedType[datetime]):
                 return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
         return process
+
+
+def _aware_utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is UTC:
+        return value
+    return value.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -137,9 +147,8 @@ def _build_entity_plan(meta: WorkspaceMeta, entity_name: str, hidden: Hidden) ->
         elif fld.type is FieldType.MANY and fld.to:
             many.append((fld.name, fld.to))
     names = tuple(c.key or "" for c in columns)
-    if meta.dialect == "sqlite":
-        columns = [sa.type_coerce(c, SqliteUtc()).label(c.key or "") if isinstance(c.type, sa.DateTime)
-                   else c for c in columns]
+    columns = [sa.type_coerce(c, UtcDateTime()).label(c.key or "") if isinstance(c.type, sa.DateTime)
+               else c for c in columns]
     return EntityPlan(table, tuple(columns), names, labels, tuple(many))
 
 
