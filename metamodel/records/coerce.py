@@ -110,7 +110,7 @@ def _to_decimal(value: Any) -> Decimal:
 
 
 def _decimal(fld: FieldDef) -> Coercer:
-    """A Decimal at the column's scale; the column's precision is checked here, min/max by the schema."""
+    """A Decimal at the column's scale (never rounded); scale and precision here, min/max by the schema."""
     scale, digits = _NUMERIC_SHAPE[fld.type]
     quantum = Decimal(1).scaleb(-scale)
     ceiling = Decimal(10) ** digits
@@ -119,7 +119,10 @@ def _decimal(fld: FieldDef) -> Coercer:
         number = _to_decimal(value)
         if abs(number) >= ceiling:
             raise Invalid("is too large")
-        return number.quantize(quantum, rounding=ROUND_HALF_UP, context=_WIDE)
+        stored = number.quantize(quantum, rounding=ROUND_HALF_UP, context=_WIDE)
+        if stored != number:  # rounding 0.005 to 0.01 would store money nobody entered
+            raise Invalid(f"must have at most {scale} decimal places")
+        return stored
 
     return coerce
 
