@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 import typer
@@ -23,6 +23,9 @@ from typer.core import TyperGroup
 
 from api.settings import Settings
 from metamodel.errors import MetamodelError
+
+if TYPE_CHECKING:
+    from metamodel.migrate import Outcome
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -99,11 +102,35 @@ def reports_failures(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+_UNREACHABLE = ("unable to open database", "could not connect", "connection refused", "connection failed",
+                "connection to server", "could not translate host name", "timeout expired",
+                "server closed the connection", "password authentication failed", "no such host")
+
+
+def is_connection_failure(err: sa.exc.DBAPIError) -> bool:
+    """Whether ``err`` means the database could not be reached (not that a statement failed).
+
+    SQLAlchemy leaves ``statement`` empty for errors raised while connecting.
+    """
+    reason = one_line(err).lower()
+    return err.statement is None or err.connection_invalidated or any(m in reason for m in _UNREACHABLE)
+
+
+def describe_database_failure(err: sa.exc.DBAPIError) -> str:
+    """A database error as what it is: unreachable, locked by another writer, or the driver's reason."""
+    reason = one_line(err)
+    if is_connection_failure(err):
+        return f"cannot reach the database at {shown_url(Settings.from_env().database_url)}: {reason}"
+    if "database is locked" in reason.lower():
+        return "the database is locked — another apply is running? try again"
+    return f"database error: {reason}"
+
+
 def describe_failure(err: Exception) -> str:
     """One line for an error that is not already phrased for the user."""
     reason = one_line(err)
-    if isinstance(err, sa.exc.OperationalError):
-        return f"cannot reach the database at {shown_url(Settings.from_env().database_url)}: {reason}"
+    if isinstance(err, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return describe_database_failure(err)
     if isinstance(err, OSError | ImportError):
         return reason
     return f"unexpected error ({type(err).__name__}): {reason} (set {DEBUG_ENV}=1 to see the traceback)"
@@ -275,7 +302,7 @@ def apply(
 ) -> None:
     """Plan or apply a blueprint: each workspace migrates in one transaction, or not at all."""
     from metamodel.db import init_database
-    from metamodel.migrate import apply_blueprint_path, plan_blueprint_path
+    from metamodel.migrate import plan_blueprint_path, roll_out
 
     with open_engine(Settings.from_env()) as engine:
         init_database(engine)
@@ -289,11 +316,42 @@ def apply(
             if any(each.refusals for each in plans):
                 raise typer.Exit(1)
             return
-        for result in apply_blueprint_path(engine, path, workspace or None):
-            state = f"now at version {result.version}" if result.changed else "already up to date"
-            typer.echo(f"workspace {result.workspace}: {state}")
-            for line in result.lines:
+        outcomes = roll_out(engine, path, workspace or None)
+    report_outcomes(outcomes)
+
+
+def report_outcomes(outcomes: Sequence[Outcome]) -> None:
+    """One line per workspace: applied, refused / failed with the reason, or not attempted.
+
+    Exits 1 when any workspace was refused or failed, so scripts never take a
+    partial roll-out for a whole one.
+    """
+    from metamodel.migrate import Status
+
+    for each in outcomes:
+        typer.echo(f"workspace {each.workspace}: {outcome_line(each)}")
+        if each.result is not None:
+            for line in each.result.lines:
                 typer.echo(line)
+        elif each.error is not None:
+            for line in outcome_reason(each.error).splitlines()[1:]:
+                typer.secho(line, fg="red", err=True)
+    if any(each.status in (Status.REFUSED, Status.FAILED) for each in outcomes):
+        raise typer.Exit(1)
+
+
+def outcome_reason(err: Exception) -> str:
+    return str(err) if isinstance(err, MetamodelError) else describe_failure(err)
+
+
+def outcome_line(each: Outcome) -> str:
+    """``now at version N`` / ``already up to date`` / ``refused: …`` / ``failed: …`` / ``not attempted``."""
+    if each.result is not None:
+        return f"now at version {each.result.version}" if each.result.changed else "already up to date"
+    if each.error is not None:
+        first = outcome_reason(each.error).splitlines()[0]
+        return f"{each.status.value}: {first}"
+    return "not attempted (nothing changed in it)"
 
 
 @command()

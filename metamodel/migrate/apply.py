@@ -13,10 +13,9 @@ serialises applies.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -143,34 +142,3 @@ def apply_blueprint(engine: Engine, blueprint: Blueprint, workspace: str | None 
     finally:
         forget_tables(name)
     return ApplyResult(name, meta.version, tuple(plan.lines), changed=True)
-
-
-def _workspaces(blueprint: Blueprint, workspace: str | Sequence[str] | None) -> list[str | None]:
-    if workspace is None or isinstance(workspace, str):
-        return [workspace]
-    return list(workspace) or [None]
-
-
-def apply_blueprint_path(engine: Engine, path: str | Path, workspace: str | Sequence[str] | None = None, *,
-                         actor: str | None = None) -> list[ApplyResult]:
-    """Load the blueprint at ``path`` and apply it to each workspace (default: its ``workspace:``).
-
-    Every workspace is planned first, so a refusal in any of them stops the
-    roll-out before one of them changes.
-    """
-    from metamodel.blueprint import load_blueprint
-
-    blueprint = load_blueprint(path)
-    targets = _workspaces(blueprint, workspace)
-    refusals = [p for ws in targets for p in plan_blueprint(engine, blueprint, ws).refusals]
-    if refusals:
-        raise MigrationRefused(refusals)
-    return [apply_blueprint(engine, blueprint, ws, actor=actor) for ws in targets]
-
-
-def plan_blueprint_path(engine: Engine, path: str | Path,
-                        workspace: str | Sequence[str] | None = None) -> list[Plan]:
-    from metamodel.blueprint import load_blueprint
-
-    blueprint = load_blueprint(path)
-    return [plan_blueprint(engine, blueprint, ws) for ws in _workspaces(blueprint, workspace)]
