@@ -122,6 +122,22 @@ class VersionConflict(MetamodelError):
         )
 
 
+class MetadataChanged(MetamodelError):
+    """The workspace's blueprint was applied again after the caller loaded its metadata.
+
+    Writing with the old metadata could store text in a column that is now an
+    integer, or address a column that was renamed; nothing was written.
+    """
+
+    code = "METADATA_CHANGED"
+
+    def __init__(self, workspace: str, loaded: int, current: int) -> None:
+        self.loaded = loaded
+        self.current = current
+        super().__init__(f"the blueprint of workspace {workspace} changed (version {loaded} → {current}) "
+                         "while this was open: reload and try again")
+
+
 class UnknownStage(MetamodelError):
     """A stage code that is not in the record's pipeline."""
 

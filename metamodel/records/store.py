@@ -27,6 +27,7 @@ from metamodel.records.filters import Hidden
 from metamodel.records.formulas import clock_for_formulas
 from metamodel.records.plan import get_record
 from metamodel.records.query import DEFAULT_PAGE, OrderBy, Page, computed_values
+from metamodel.records.versions import check_metadata, moved_metadata_reported
 from metamodel.storage.catalog import WorkspaceMeta
 
 Record = dict[str, Any]
@@ -55,7 +56,7 @@ class RecordStore:
 
         Formulas using ``now``/``today`` read the store's clock while the read runs.
         """
-        with clock_for_formulas(self.clock):
+        with clock_for_formulas(self.clock), moved_metadata_reported(self.engine, self.meta):
             if conn is not None:
                 yield conn
                 return
@@ -64,20 +65,26 @@ class RecordStore:
 
     def _write(self, conn: Connection | None, actor: Actor | None, entity: str,
                work: Callable[[Connection, write.Scope], Record]) -> Record:
-        """Run ``work`` in its transaction; the record it returns gets its formula values."""
+        """Run ``work`` in its transaction; the record it returns gets its formula values.
+
+        Stale metadata (an apply since this store was built) raises ``MetadataChanged``
+        before anything is written.
+        """
         scope = write.Scope(self.meta, self.clock, actor or SYSTEM_ACTOR)
-        with clock_for_formulas(self.clock):
+        with clock_for_formulas(self.clock), moved_metadata_reported(self.engine, self.meta):
             if conn is None:
                 with write_transaction(self.engine) as own:
+                    check_metadata(own, self.meta)
                     return computed_values(own, self.meta, entity, work(own, scope))
             with conn.begin_nested():
+                check_metadata(conn, self.meta)
                 return computed_values(conn, self.meta, entity, work(conn, scope))
 
     # ---- write half (metamodel/records/write.py) --------------------------------------------
 
     def create(self, entity: str, values: Mapping[str, Any], *, actor: Actor | None = None,
                conn: Connection | None = None) -> Record:
-        """Create a record; raises ValidationFailed (every field at once) or UnknownStage."""
+        """Create a record; raises ValidationFailed (every field at once), UnknownStage or MetadataChanged."""
         return self._write(conn, actor, entity, lambda c, s: write.create_record(c, s, entity, values))
 
     def update(self, entity: str, record_id: int, values: Mapping[str, Any], *,
