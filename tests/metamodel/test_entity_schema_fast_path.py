@@ -26,7 +26,8 @@ SCALARS = st.one_of(
     st.text(max_size=12), st.sampled_from(["", "2026-02-31", "2026-03-02", "12.50", "-1", "a@b.test",
                                           "https://x.test", "+10000000001", "retail", "won", "new"]),
 )
-VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=3), st.dictionaries(st.text(max_size=3), SCALARS, max_size=2))
+VALUES = st.one_of(SCALARS, st.lists(SCALARS, max_size=3),
+                   st.dictionaries(st.text(max_size=3), SCALARS, max_size=2))
 
 
 def fast_accepts(entity: EntityDef, data: dict[str, Any], partial: bool) -> bool:
