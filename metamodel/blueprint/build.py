@@ -26,6 +26,9 @@ STAGE_KEYS = ("code", "name", "kind", "probability", "move_records_to")
 
 def build_blueprint(r: Reader, source: str) -> Blueprint:
     """The whole blueprint; problems found on the way are in ``r.problems``."""
+    if r.doc.data is None and not r.doc.problems:  # empty (or only comments): surely the wrong file
+        r.add(codes.MISSING_KEY, "the blueprint is empty", r.value_place(()), 'define at least "entities:"')
+        return Blueprint(source=source)
     data = r.mapping((), r.doc.data, "a blueprint")
     if data is None:
         return Blueprint(source=source)
@@ -49,6 +52,10 @@ def _entities(r: Reader, raw: Any) -> tuple[EntityDef, ...]:
 
 
 def _entity(r: Reader, name: str, raw: Any, path: Path) -> EntityDef | None:
+    if raw is None:  # `B:` with nothing under it is an unfinished entity, not an empty one
+        r.add(codes.WRONG_VALUE_TYPE, f'entity "{name}" has no definition', r.key_place(path),
+              f"write {name}: {{}} for an entity without fields yet")
+        return None
     data = r.mapping(path, raw, f'entity "{name}"')
     if data is None:
         return None

@@ -17,6 +17,7 @@ from metamodel.blueprint.values import BadValue, convert_default, default_violat
 from metamodel.blueprint.yaml_positions import Path
 from metamodel.definitions import COMPUTED, FieldDef, FieldType, RollupAgg
 
+MAX_LENGTH_LIMIT = 10_485_760  # PostgreSQL's largest varchar(n)
 FIELD_KEYS = ("type", "required", "unique", "default", "label", "help", "index", "max_length", "min",
               "max", "options", "to", "inverse", "currency", "expr", "returns", "of", "agg", "field",
               "where", "renamed_from")
@@ -158,6 +159,10 @@ def _check_options(r: Reader, fld: FieldDef, path: Path) -> None:
               f'{fld.type.value} field "{fld.name}" needs a non-empty "options:" list', r.key_place(path))
     seen: dict[str, str] = {}
     for index, option in enumerate(fld.options):
+        if not option.strip():  # a record's "" means "no value", so "" can never be chosen
+            r.add(codes.ENUM_WITHOUT_OPTIONS, "an option cannot be empty",
+                  r.value_place((*path, "options", index)))
+            continue
         key = fold(option)
         if key in seen:
             r.add(codes.DUPLICATE_OPTION, f'option "{option}" is listed twice (as "{seen[key]}" before)',
@@ -166,8 +171,9 @@ def _check_options(r: Reader, fld: FieldDef, path: Path) -> None:
 
 
 def _check_bounds(r: Reader, fld: FieldDef, path: Path) -> None:
-    if fld.max_length is not None and fld.max_length < 1:
-        r.add(codes.BAD_BOUNDS, "max_length must be at least 1", r.value_place((*path, "max_length")))
+    if fld.max_length is not None and not 1 <= fld.max_length <= MAX_LENGTH_LIMIT:
+        r.add(codes.BAD_BOUNDS, f"max_length must be between 1 and {MAX_LENGTH_LIMIT}",
+              r.value_place((*path, "max_length")), "leave max_length out for unlimited text")
     if fld.min is not None and fld.max is not None and fld.min > fld.max:
         r.add(codes.BAD_BOUNDS, f"min ({fld.min}) is greater than max ({fld.max})",
               r.value_place((*path, "min")))

@@ -120,6 +120,13 @@ CASES: list[tuple[str, str, list[tuple[str, int, int]]]] = [
     ("unique_with_default", E("code_x: {type: string, unique: true, default: a}"), [("MM.E127", 4, 44)]),
     ("min_above_max", E("score: {type: integer, min: 5, max: 1}"), [("MM.E128", 4, 35)]),
     ("max_length_zero", E("title: {type: string, max_length: 0}"), [("MM.E128", 4, 41)]),
+    ("max_length_above_varchar", E("title: {type: string, max_length: 100000000000}"), [("MM.E128", 4, 41)]),
+    ("enum_option_empty", E("kind: {type: enum, options: [a, '']}"), [("MM.E123", 4, 39)]),
+    ("multi_enum_option_blank", E("kind: {type: multi_enum, options: [' ', b]}"), [("MM.E123", 4, 42)]),
+    ("empty_file", "", [("MM.E105", 1, 1)]),
+    ("only_comments", "# nothing yet\n", [("MM.E105", 1, 1)]),
+    ("entity_null", "entities:\n  B: null\n", [("MM.E104", 2, 3)]),
+    ("entity_bare", "entities:\n  B:\n", [("MM.E104", 2, 3)]),
     ("formula_without_expr", E("margin: {type: formula, returns: money}"), [("MM.E129", 4, 7)]),
     ("formula_without_returns", E("margin: {type: formula, expr: 'amount * 2'}"), [("MM.E129", 4, 7)]),
     (
@@ -253,6 +260,15 @@ def test_bad_blueprint_reports_code_and_place(text: str, expected: list[tuple[st
 
 
 FILE_LEVEL_CODES = {"MM.E106", "MM.E107"}  # need files on disk: cases in test_blueprint_loader.py
+
+
+def test_max_length_up_to_the_postgresql_varchar_limit_is_accepted() -> None:
+    [title] = parse_blueprint(E("title: {type: string, max_length: 10485760}")).entities[0].fields
+    assert title.max_length == 10485760
+
+
+def test_an_entity_written_as_empty_mapping_is_accepted() -> None:
+    assert parse_blueprint("entities:\n  B: {}\n").entities[0].fields == ()
 
 
 def test_every_code_reported_by_a_case_is_documented() -> None:
