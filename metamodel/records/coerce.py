@@ -283,6 +283,8 @@ class FieldRules:
     defaults: Mapping[str, Any]
     many: frozenset[str]
     tags: frozenset[str]
+    #: enum fields with an option "": there the empty text is a value, not a missing one
+    empty_options: frozenset[str] = frozenset()
 
     def coerce(self, values: Mapping[str, Any], *, partial: bool) -> tuple[dict[str, Any], dict[str, str]]:
         """Coerced values and the problems found, field by field (all of them).
@@ -302,7 +304,7 @@ class FieldRules:
             coerce = self.coercers.get(name)
             if name in problems or coerce is None:
                 problems.setdefault(name, self._unknown(name))
-            elif _is_blank(raw):
+            elif _is_blank(raw) and not (raw == "" and name in self.empty_options):
                 if name in self.required:
                     problems[name] = "is required"
                 else:
@@ -348,4 +350,5 @@ def build_rules(entity: EntityDef) -> FieldRules:
     required = frozenset(f.name for f in entity.fields if f.required and f.type not in COMPUTED)
     many = frozenset(f.name for f in entity.fields if f.type is FieldType.MANY)
     tags = frozenset(f.name for f in entity.fields if f.type is FieldType.TAGS)
-    return FieldRules(entity, coercers, required, defaults, many, tags)
+    empty_options = frozenset(f.name for f in entity.fields if f.type is FieldType.ENUM and "" in f.options)
+    return FieldRules(entity, coercers, required, defaults, many, tags, empty_options)

@@ -7,9 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 
+from metamodel.definitions import Blueprint, EntityDef, FieldDef, FieldType
 from metamodel.errors import ValidationFailed
 from metamodel.records import RecordStore
+from tests.metamodel.records.conftest import create_workspace_tables
 
 Counter = Callable[[str], dict[str, int]]
 
@@ -61,3 +64,11 @@ def test_empty_text_for_an_enum_is_refused(store: RecordStore, count_rows: Count
 def test_none_for_an_optional_enum_clears_it(store: RecordStore) -> None:
     company = store.create("Company", {"name": "Acme", "industry": "it"})
     assert store.update("Company", company["id"], {"industry": None})["industry"] is None
+
+
+def test_empty_text_is_stored_where_it_is_an_option(engine: Engine, workspace: str) -> None:
+    blueprint = Blueprint(entities=(EntityDef("Box", "Box", "boxes", (
+        FieldDef("size", FieldType.ENUM, options=("", "big")),)),))
+    store = RecordStore(engine, create_workspace_tables(engine, workspace, blueprint))
+    assert store.create("Box", {"size": ""})["size"] == ""
+    assert store.create("Box", {"size": None})["size"] is None
