@@ -170,10 +170,15 @@ def _match_entities(meta: WorkspaceMeta | None, new: Blueprint) -> list[EntityCh
 
 
 def _physical_fields(change: EntityChange, meta: WorkspaceMeta | None) -> tuple[FieldDef, ...]:
-    """Every column/junction an entity being archived leaves behind."""
+    """Every column/junction an entity being archived leaves behind.
+
+    Fields archived before the entity lose ``required``: records written
+    since then have no value for them, so a restore must check them again.
+    """
     assert change.old is not None
     kept = [f for f in change.old.fields if storage_kind(f) != "none"]
-    return (*kept, *_archived_of(meta, change.old.name).values())
+    earlier = [dataclasses.replace(f, required=False) for f in _archived_of(meta, change.old.name).values()]
+    return (*kept, *earlier)
 
 
 def _archived_after(meta: WorkspaceMeta | None, changes: list[EntityChange]) -> tuple[

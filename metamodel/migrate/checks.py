@@ -25,6 +25,7 @@ from metamodel.serialize import field_to_dict
 from metamodel.storage.naming import WorkspaceNames
 
 EXAMPLES = 3
+EXAMPLE_CHARS = 40
 _PHYSICAL_KEYS = frozenset({"type", "unique", "index", "required", "max_length", "options", "to",
                             "renamed_from"})
 
@@ -42,8 +43,14 @@ class Findings:
 
 
 def shown(value: Any) -> str:
-    """A value as a refusal example: strings quoted, the rest as written."""
-    return f'"{value}"' if isinstance(value, str) else str(value)
+    """A value as a refusal example: strings quoted, the rest as written, cut to ``EXAMPLE_CHARS``.
+
+    A stored value may be megabytes long; a refusal only needs enough of it to find the record.
+    """
+    text = str(value)
+    if len(text) > EXAMPLE_CHARS:
+        text = text[:EXAMPLE_CHARS - 1] + "…"
+    return f'"{text}"' if isinstance(value, str) else text
 
 
 def examples(values: Sequence[Any]) -> str:
@@ -151,15 +158,15 @@ class FieldChecker:
     def _check_converted_duplicates(self, fc: FieldChange, values: list[Any]) -> None:
         """Distinct values can collide once converted ("01" and "1" both become 1)."""
         seen: set[Any] = set()
-        twice: set[str] = set()
+        twice: set[Any] = set()
         for value in values:
             if value in seen:
-                twice.add(shown(value))
+                twice.add(value)
             seen.add(value)
-        repeated = sorted(twice)
+        repeated = sorted(twice, key=str)
         if repeated:
             self.found.refuse(codes.DUPLICATES, f"{fc.entity}.{fc.name}: {len(repeated)} values would appear "
-                              f"more than once after conversion: {', '.join(repeated[:EXAMPLES])}",
+                              f"more than once after conversion: {examples(repeated)}",
                               _place(fc), "make them unique first")
 
     def _check_target(self, fc: FieldChange) -> None:
@@ -213,10 +220,15 @@ class FieldChecker:
             self.found.lines.append(f"~ {label}: {words[before]} → {words[after]}")
         if after == "uq" and before != "uq":
             self._check_duplicates(fc)
-        if fc.new.required and (not fc.old.required or fc.action is Action.RESTORE):
+        if fc.new.required and (not fc.old.required or self._restored_alone(fc)):
             self._check_nulls(fc)
         elif fc.old.required and not fc.new.required:
             self.found.lines.append(f"~ {label}: make optional")
+
+    def _restored_alone(self, fc: FieldChange) -> bool:
+        """A field restored on its own may have missed values while archived; one restored with its
+        entity has not (no record is written to an archived entity, see ``changes._physical_fields``)."""
+        return fc.action is Action.RESTORE and self.change.action is not Action.RESTORE
 
     def _check_duplicates(self, fc: FieldChange) -> None:
         assert fc.old is not None and self.table_entity is not None
