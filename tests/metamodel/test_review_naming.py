@@ -7,6 +7,7 @@ in ``_``/``-`` is refused so no workspace can own another's table names.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import yaml
 from sqlalchemy.engine import Engine
 
 from metamodel.blueprint import check_blueprint_text, parse_blueprint
+from metamodel.blueprint.format_schema import blueprint_format_schema
 from metamodel.clock import ManualClock
 from metamodel.migrate import apply_blueprint, export_workspace, purge_workspace, write_export
 from metamodel.records import RecordStore
@@ -23,6 +25,7 @@ from metamodel.storage.catalog import load_workspace_meta
 from metamodel.storage.naming import (
     UnsafeIdentifier,
     check_workspace_name,
+    is_workspace_name,
     physical_identifier,
     workspace_names,
     workspace_schema_name,
@@ -110,3 +113,10 @@ def test_a_workspace_owns_only_its_own_sqlite_tables() -> None:
     assert names.owns("a__e_deal")
     assert not names.owns("a_b__e_deal")
     assert not names.owns("ab__e_deal")
+
+
+@pytest.mark.parametrize("name", ["a", "acme-furniture", "a_b-c", "a" * 40, "a__b", "a_", "a-", "A", "1a",
+                                  "a" * 41, "a-_b"])
+def test_the_editor_schema_and_the_checker_agree_on_workspace_names(name: str) -> None:
+    pattern = blueprint_format_schema()["properties"]["workspace"]["pattern"]
+    assert bool(re.search(pattern, name)) == is_workspace_name(name)
