@@ -20,6 +20,7 @@ from metamodel.definitions import EntityDef, FieldType
 from metamodel.errors import NotFound
 from metamodel.records.coerce import FieldRules, Invalid, build_rules, coerce_id
 from metamodel.storage.catalog import WorkspaceMeta
+from metamodel.storage.system_tables import workspaces
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,21 @@ def _exists_query(table: sa.Table) -> sa.Select[Any]:
                                        table.c.deleted_at.is_(None))
 
 
+#: Bind name of the workspace in ``WritePlan.insert`` (no field can be named so: leading "_").
+WORKSPACE_BIND = "_sc_ws"
+
+
 def _full_insert(table: sa.Table) -> sa.Insert:
-    """INSERT binding every column but the id by name, returning the id (one compiled form)."""
+    """INSERT binding every column but the id by name, returning the id (one compiled form).
+
+    It also returns the workspace's applied metadata version: the write checks
+    it without a round trip of its own (see ``versions``).
+    """
     columns = [c for c in table.columns if not c.primary_key]
+    applied = (sa.select(workspaces.c.metadata_version)
+               .where(workspaces.c.name == sa.bindparam(WORKSPACE_BIND)).scalar_subquery())
     return (table.insert().values({c.name: sa.bindparam(c.name, type_=c.type) for c in columns})
-            .returning(table.c.id))
+            .returning(table.c.id, applied))
 
 
 def build_plan(meta: WorkspaceMeta, entity: EntityDef) -> WritePlan:

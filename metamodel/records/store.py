@@ -16,9 +16,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from metamodel.clock import SYSTEM_CLOCK, Clock
 from metamodel.db import write_transaction
+from metamodel.errors import NotFound, UnknownStage, ValidationFailed
 from metamodel.records import aggregates as aggregates_module
 from metamodel.records import query, write
 from metamodel.records.actor import SYSTEM_ACTOR, Actor
@@ -64,28 +66,42 @@ class RecordStore:
                 yield own
 
     def _write(self, conn: Connection | None, actor: Actor | None, entity: str,
-               work: Callable[[Connection, write.Scope], Record]) -> Record:
+               work: Callable[[Connection, write.Scope], Record], *, checks_itself: bool = False) -> Record:
         """Run ``work`` in its transaction; the record it returns gets its formula values.
 
         Stale metadata (an apply since this store was built) raises ``MetadataChanged``
-        before anything is written.
+        and nothing is written: checked first, or — when the work ``checks_itself``
+        (a create reads the version in its INSERT) — by the work, and again when
+        the work refuses the input, since stale rules may be what refused it.
         """
         scope = write.Scope(self.meta, self.clock, actor or SYSTEM_ACTOR)
         with clock_for_formulas(self.clock), moved_metadata_reported(self.engine, self.meta):
             if conn is None:
                 with write_transaction(self.engine) as own:
-                    check_metadata(own, self.meta)
-                    return computed_values(own, self.meta, entity, work(own, scope))
+                    return self._checked(own, entity, scope, work, checks_itself)
             with conn.begin_nested():
+                return self._checked(conn, entity, scope, work, checks_itself)
+
+    def _checked(self, conn: Connection, entity: str, scope: write.Scope,
+                 work: Callable[[Connection, write.Scope], Record], checks_itself: bool) -> Record:
+        if not checks_itself:
+            check_metadata(conn, self.meta)
+            return computed_values(conn, self.meta, entity, work(conn, scope))
+        try:
+            record = work(conn, scope)
+        except (ValidationFailed, UnknownStage, NotFound) as exc:
+            if not isinstance(exc.__context__, DBAPIError):  # else PostgreSQL aborted the transaction
                 check_metadata(conn, self.meta)
-                return computed_values(conn, self.meta, entity, work(conn, scope))
+            raise
+        return computed_values(conn, self.meta, entity, record)
 
     # ---- write half (metamodel/records/write.py) --------------------------------------------
 
     def create(self, entity: str, values: Mapping[str, Any], *, actor: Actor | None = None,
                conn: Connection | None = None) -> Record:
         """Create a record; raises ValidationFailed (every field at once), UnknownStage or MetadataChanged."""
-        return self._write(conn, actor, entity, lambda c, s: write.create_record(c, s, entity, values))
+        return self._write(conn, actor, entity, lambda c, s: write.create_record(c, s, entity, values),
+                           checks_itself=True)
 
     def update(self, entity: str, record_id: int, values: Mapping[str, Any], *,
                expected_version: int | None = None, actor: Actor | None = None,

@@ -7,6 +7,8 @@ SQLite — or address columns that no longer exist.  Every write therefore
 compares versions inside its own transaction (one primary-key SELECT), and a
 read that fails in the database is reported as ``MetadataChanged`` when the
 version moved, since that is the likely cause and reloading is the remedy.
+A create reads the version in its INSERT … RETURNING instead (no extra round
+trip); the rollback undoes the row when the version moved.
 """
 
 from __future__ import annotations
@@ -40,7 +42,11 @@ def check_metadata(conn: Connection, meta: WorkspaceMeta) -> None:
     without a row in ``sc_workspaces`` (tables created by a test or a
     benchmark, never applied) has nothing to compare with and passes.
     """
-    current = applied_version(conn, meta.workspace)
+    check_applied(meta, applied_version(conn, meta.workspace))
+
+
+def check_applied(meta: WorkspaceMeta, current: int | None) -> None:
+    """Raise ``MetadataChanged`` when the ``current`` applied version (read by the caller) moved."""
     if current is not None and current != meta.version:
         raise MetadataChanged(meta.workspace, meta.version, current)
 

@@ -25,6 +25,7 @@ from metamodel.records.coerce import UserEmail
 from metamodel.records.direct import direct
 from metamodel.records.events import StageMove, WriteEvent, record_event
 from metamodel.records.plan import (
+    WORKSPACE_BIND,
     WritePlan,
     as_record_id,
     exists_for,
@@ -33,6 +34,7 @@ from metamodel.records.plan import (
     not_found,
     plan_for,
 )
+from metamodel.records.versions import check_applied
 from metamodel.storage.catalog import WorkspaceMeta
 from metamodel.storage.system_tables import users
 
@@ -248,7 +250,9 @@ def create_record(conn: Connection, scope: Scope, entity: str, values: Mapping[s
     if start is not None:
         row.update(pipeline=start.pipeline, stage=start.stage, stage_entered_at=now)
     with unique_violations_refused(plan):
-        record_id = direct(plan.insert, conn.dialect).execute(conn, row)[0][0]
+        record_id, applied = direct(plan.insert, conn.dialect).execute(
+            conn, {**row, WORKSPACE_BIND: plan.workspace})[0]
+    check_applied(scope.meta, applied)  # the caller's rollback undoes the row when it moved
     _link(conn, plan, record_id, {name: ([], ids) for name, ids in many.items()})
     record = {"id": record_id, **row, **{name: many.get(name, []) for name in plan.junctions}}
     changes = {k: (None, record[k]) for k in plan.tracked if record.get(k) not in (None, [])}

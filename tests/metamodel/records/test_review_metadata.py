@@ -90,3 +90,10 @@ def test_read_that_still_works_is_not_refused(engine: Engine, workspace: str) ->
     record = stale.create("P", {"title": "a"})
     _apply(engine, workspace, AS_INTEGER)
     assert stale.get("P", record["id"])["title"] == "a"
+
+
+def test_stale_rules_refusing_input_report_metadata_changed(engine: Engine, workspace: str) -> None:
+    stale = _apply(engine, workspace, V1)
+    _apply(engine, workspace, AS_INTEGER)
+    with pytest.raises(MetadataChanged):
+        stale.create("P", {"title": "a", "lname": 5})
