@@ -53,8 +53,10 @@ def _processor(bound: sa.types.TypeEngine[Any], dialect: Dialect) -> Callable[[A
 class DirectStatement:
     """One compiled statement with its parameter order and bind processors."""
 
-    def __init__(self, stmt: sa.ClauseElement, dialect: Dialect) -> None:
+    def __init__(self, stmt: sa.ClauseElement, dialect: Dialect, prepare: bool = False) -> None:
         compiled = stmt.compile(dialect=dialect)
+        #: psycopg only: keep a server-side prepared plan (see ``direct``)
+        self.prepare = prepare and dialect.driver == "psycopg"
         assert isinstance(compiled, SQLCompiler)
         self.sql = str(compiled)
         self.positional = bool(dialect.positional)
@@ -82,6 +84,9 @@ class DirectStatement:
 
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> list[Any]:
         """Run once; returns the rows the statement yields (RETURNING or SELECT), else []."""
+        if self.prepare:
+            return self._run(conn, lambda cur: cur.execute(self.sql, self.params(values), prepare=True),
+                             fetch=True)
         return self._run(conn, lambda cur: cur.execute(self.sql, self.params(values)), fetch=True)
 
     def _run(self, conn: Connection, call: Callable[[Any], Any], *, fetch: bool) -> list[Any]:
@@ -96,20 +101,25 @@ class DirectStatement:
             cursor.close()
 
 
-_CACHE: dict[tuple[str, str, int], tuple[sa.ClauseElement, DirectStatement]] = {}
+_CACHE: dict[tuple[str, str, int, bool], tuple[sa.ClauseElement, DirectStatement]] = {}
 _CACHE_LIMIT = 8192
 
 
-def direct(stmt: sa.ClauseElement, dialect: Dialect) -> DirectStatement:
+def direct(stmt: sa.ClauseElement, dialect: Dialect, *, prepare: bool = False) -> DirectStatement:
     """The compiled form of a long-lived statement (a plan's or a module's), per dialect and driver.
 
     Keyed by the statement's identity; the entry keeps the statement alive so
     the identity cannot be reused by another object while it is cached.
+
+    ``prepare=True`` keeps a server-side plan on PostgreSQL (engines prepare
+    nothing by default: a blueprint's type change would break plans held by
+    other processes).  Only for statements no blueprint can reshape: those on
+    the platform's own tables, and those returning only built-in columns.
     """
-    key = (dialect.name, dialect.driver, id(stmt))
+    key = (dialect.name, dialect.driver, id(stmt), prepare)
     found = _CACHE.get(key)
     if found is None or found[0] is not stmt:
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.clear()
-        found = _CACHE[key] = (stmt, DirectStatement(stmt, dialect))
+        found = _CACHE[key] = (stmt, DirectStatement(stmt, dialect, prepare))
     return found[1]

@@ -162,8 +162,8 @@ def record_event(conn: Connection, event: WriteEvent) -> None:
     move = event.stage
     shape = _statements(values["history"] is not None, move is not None,
                         move is not None and move.from_stage is not None, conn.dialect.name == "postgresql")
-    for stmt in shape:
-        direct(stmt, conn.dialect).execute(conn, values)
+    for stmt in shape:  # platform tables only: safe to keep prepared
+        direct(stmt, conn.dialect, prepare=True).execute(conn, values)
 
 
 def _payload(event: WriteEvent, safe: Mapping[str, tuple[Any, Any]]) -> dict[str, Any]:

@@ -30,7 +30,7 @@ _VERSION = sa.select(workspaces.c.metadata_version).where(workspaces.c.name == s
 
 def applied_version(conn: Connection, workspace: str) -> int | None:
     """The workspace's applied metadata version; None when it has no row (tables made directly)."""
-    rows = direct(_VERSION, conn.dialect).execute(conn, {"ws": workspace})
+    rows = direct(_VERSION, conn.dialect, prepare=True).execute(conn, {"ws": workspace})
     return int(rows[0][0]) if rows else None
 
 

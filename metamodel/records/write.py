@@ -63,7 +63,7 @@ def _live_ids(conn: Connection, plan: WritePlan, target: str, ids: list[int]) ->
     """Which of ``ids`` are live records of ``target``: one query (direct when the list is short)."""
     if len(ids) > _DIRECT_IN_LIMIT:
         return set(conn.execute(plan.exists[target], {"ids": ids}).scalars())
-    stmt = direct(exists_for(plan, target, len(ids)), conn.dialect)
+    stmt = direct(exists_for(plan, target, len(ids)), conn.dialect, prepare=True)  # returns ids only
     return {row[0] for row in stmt.execute(conn, {f"id{k}": i for k, i in enumerate(ids)})}
 
 
