@@ -38,6 +38,7 @@ class WritePlan:
     references: Mapping[str, str]          # reference or many field -> target entity
     exists: Mapping[str, sa.Select[Any]]   # target entity -> "which of :ids are live"
     exists_by_count: dict[tuple[str, int], sa.Select[Any]]  # the same with n plain binds (direct)
+    insert_checking: dict[tuple[str, ...], sa.Insert]  # ``insert`` that also counts live targets
     junctions: Mapping[str, sa.Table]      # many field -> junction table
     user_fields: tuple[str, ...]
     unique: Mapping[str, str]              # constraint or column name -> field
@@ -60,7 +61,7 @@ def _exists_query(table: sa.Table) -> sa.Select[Any]:
 WORKSPACE_BIND = "_sc_ws"
 
 
-def _full_insert(table: sa.Table) -> sa.Insert:
+def _full_insert(table: sa.Table, *extra: sa.ColumnElement[Any]) -> sa.Insert:
     """INSERT binding every column but the id by name, returning the id (one compiled form).
 
     It also returns the workspace's applied metadata version: the write checks
@@ -70,7 +71,28 @@ def _full_insert(table: sa.Table) -> sa.Insert:
     applied = (sa.select(workspaces.c.metadata_version)
                .where(workspaces.c.name == sa.bindparam(WORKSPACE_BIND)).scalar_subquery())
     return (table.insert().values({c.name: sa.bindparam(c.name, type_=c.type) for c in columns})
-            .returning(table.c.id, applied))
+            .returning(table.c.id, applied, *extra))
+
+
+def insert_checking(plan: WritePlan, fields: tuple[str, ...]) -> sa.Insert:
+    """``plan.insert`` that also returns, per reference field, 1 when its target is a live record.
+
+    PostgreSQL creates check their references inside the INSERT instead of by a
+    query of their own (one round trip fewer): a target that does not exist
+    fails the foreign key, a soft-deleted one returns 0 here, and either way
+    the write is refused and rolled back.
+    """
+    stmt = plan.insert_checking.get(fields)
+    if stmt is None:
+        live = []
+        for name in fields:
+            target = plan.exists[plan.references[name]].get_final_froms()[0]
+            assert isinstance(target, sa.Table)
+            live.append(sa.select(sa.func.count()).select_from(target).where(
+                target.c.id == sa.bindparam(name, type_=plan.table.c[name].type),
+                target.c.deleted_at.is_(None)).scalar_subquery())
+        stmt = plan.insert_checking[fields] = _full_insert(plan.table, *live)
+    return stmt
 
 
 def build_plan(meta: WorkspaceMeta, entity: EntityDef) -> WritePlan:
@@ -90,6 +112,7 @@ def build_plan(meta: WorkspaceMeta, entity: EntityDef) -> WritePlan:
         select_locked=select_row.with_for_update(),
         references=linked, exists={t: _exists_query(tables.entity(t)) for t in set(linked.values())},
         exists_by_count={},
+        insert_checking={},
         junctions={f.name: tables.junction(entity.name, f.name) for f in entity.fields
                    if f.type is FieldType.MANY},
         user_fields=("owner", *(f.name for f in entity.fields if f.type is FieldType.USER)),

@@ -8,6 +8,7 @@ decides where the transaction begins and ends.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from metamodel.records.plan import (
     WritePlan,
     as_record_id,
     exists_for,
+    insert_checking,
     load_many,
     load_row,
     not_found,
@@ -67,14 +69,16 @@ def _live_ids(conn: Connection, plan: WritePlan, target: str, ids: list[int]) ->
     return {row[0] for row in stmt.execute(conn, {f"id{k}": i for k, i in enumerate(ids)})}
 
 
-def check_links(conn: Connection, plan: WritePlan, values: dict[str, Any]) -> dict[str, str]:
+def check_links(conn: Connection, plan: WritePlan, values: dict[str, Any],
+                skip: tuple[str, ...] = ()) -> dict[str, str]:
     """Problems with references, many-links and users: one query per target entity, not per field.
 
-    Users given by email are replaced by their ids in ``values``.
+    Users given by email are replaced by their ids in ``values``.  Fields in
+    ``skip`` are checked by the INSERT itself (see ``plan.insert_checking``).
     """
     wanted: dict[str, list[tuple[str, list[int]]]] = {}
     for name, target in plan.references.items():
-        value = values.get(name)
+        value = values.get(name) if name not in skip else None
         if value:
             wanted.setdefault(target, []).append((name, value if isinstance(value, list) else [value]))
     problems: dict[str, str] = {}
@@ -135,14 +139,37 @@ def unique_problem(plan: WritePlan, exc: IntegrityError) -> dict[str, str] | Non
 
 @contextmanager
 def unique_violations_refused(plan: WritePlan) -> Iterator[None]:
-    """Turn a unique violation inside the block into VALIDATION_FAILED on that field."""
+    """Turn a unique or reference violation inside the block into VALIDATION_FAILED on that field."""
     try:
         yield
     except IntegrityError as exc:
-        problem = unique_problem(plan, exc)
+        problem = unique_problem(plan, exc) or missing_target_problem(plan, exc)
         if problem is None:
             raise
         raise ValidationFailed(problem) from None
+
+
+_FK_DETAIL = re.compile(r"Key \((\w+)\)=\((\d+)\) is not present")
+
+
+def missing_target_problem(plan: WritePlan, exc: IntegrityError) -> dict[str, str] | None:
+    """A PostgreSQL foreign-key violation of a reference field, worded as the link check words it."""
+    detail = getattr(getattr(exc.orig, "diag", None), "message_detail", None) or ""
+    found = _FK_DETAIL.search(detail)
+    if found is None or found.group(1) not in plan.references:
+        return None
+    return {found.group(1): f"no {plan.references[found.group(1)]} with id {found.group(2)}"}
+
+
+def _inline_checks(conn: Connection, plan: WritePlan, values: Mapping[str, Any],
+                   problems: Mapping[str, str]) -> tuple[str, ...]:
+    """Reference fields whose check can ride on the INSERT: PostgreSQL, single ids, input otherwise clean.
+
+    With other problems the separate check runs, so every problem is still reported at once.
+    """
+    if conn.dialect.name != "postgresql" or problems:
+        return ()
+    return tuple(name for name in plan.references if name not in plan.junctions and values.get(name))
 
 
 # ---- pipelines and stages -----------------------------------------------------------------
@@ -223,9 +250,9 @@ def _link(conn: Connection, plan: WritePlan, record_id: int,
 
 
 def _raise_problems(conn: Connection, plan: WritePlan, values: dict[str, Any],
-                    problems: dict[str, str]) -> None:
+                    problems: dict[str, str], skip: tuple[str, ...] = ()) -> None:
     """Add the database checks of the well-formed values to the shape problems; raise them all."""
-    problems.update(check_links(conn, plan, values))
+    problems.update(check_links(conn, plan, values, skip))
     if problems:
         raise ValidationFailed(problems)
 
@@ -242,17 +269,23 @@ def create_record(conn: Connection, scope: Scope, entity: str, values: Mapping[s
     given = _input(values)
     start = initial_stage(plan, *pop_stage_input(plan, given))
     coerced, problems = plan.rules.coerce(given, partial=False)
-    _raise_problems(conn, plan, coerced, problems)
+    inline = _inline_checks(conn, plan, coerced, problems)
+    _raise_problems(conn, plan, coerced, problems, inline)
     many = _split_many(plan, coerced)
     now = scope.clock.now()
     row = {**plan.blank_row, **coerced, "created_at": now, "updated_at": now,
            "created_by": scope.actor.user_id, "owner": coerced.get("owner", scope.actor.user_id)}
     if start is not None:
         row.update(pipeline=start.pipeline, stage=start.stage, stage_entered_at=now)
+    insert = insert_checking(plan, inline) if inline else plan.insert
     with unique_violations_refused(plan):
-        record_id, applied = direct(plan.insert, conn.dialect).execute(
+        record_id, applied, *live = direct(insert, conn.dialect).execute(
             conn, {**row, WORKSPACE_BIND: plan.workspace})[0]
     check_applied(scope.meta, applied)  # the caller's rollback undoes the row when it moved
+    dead = {name: f"no {plan.references[name]} with id {row[name]}"
+            for name, n in zip(inline, live, strict=True) if not n}
+    if dead:
+        raise ValidationFailed(dead)  # a soft-deleted target: the caller's rollback undoes the row
     _link(conn, plan, record_id, {name: ([], ids) for name, ids in many.items()})
     record = {"id": record_id, **row, **{name: many.get(name, []) for name in plan.junctions}}
     changes = {k: (None, record[k]) for k in plan.tracked if record.get(k) not in (None, [])}

@@ -104,11 +104,25 @@ def test_reference_to_missing_record_is_refused(store: RecordStore, count_rows: 
     assert count_rows("Deal") == NOTHING
 
 
-def test_reference_to_deleted_record_is_refused(store: RecordStore) -> None:
+def test_reference_to_deleted_record_is_refused(store: RecordStore, count_rows: Counter) -> None:
     contact = store.create("Contact", {"name": "Ivan"})
     store.delete("Contact", contact["id"])
+    before = count_rows("Deal")
     assert _refused(store, "Deal", {"title": "Sofa", "contact": contact["id"]}) == {
         "contact": f"no Contact with id {contact['id']}"}
+    assert count_rows("Deal") == before  # PostgreSQL checks inside the INSERT: the row is rolled back
+
+
+def test_refused_reference_in_a_callers_transaction_leaves_it_usable(store: RecordStore,
+                                                                     count_rows: Counter) -> None:
+    contact = store.create("Contact", {"name": "Ivan"})
+    store.delete("Contact", contact["id"])
+    with store.engine.begin() as conn:
+        for target in (contact["id"], 424242):
+            with pytest.raises(ValidationFailed):
+                store.create("Deal", {"title": "Sofa", "contact": target}, conn=conn)
+        store.create("Deal", {"title": "Lamp"}, conn=conn)
+    assert count_rows("Deal")["records"] == 1
 
 
 def test_reference_to_live_record_is_accepted(store: RecordStore) -> None:
