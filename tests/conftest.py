@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
 from metamodel.db import create_engine_for, init_database
 
@@ -87,3 +88,17 @@ def engine(db_url: str) -> Iterator[Engine]:
 def workspace() -> str:
     """A workspace name no other test uses."""
     return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The ``stagecraft`` command line on a SQLite database of this test's own."""
+    monkeypatch.setenv("STAGECRAFT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    return CliRunner()
+
+
+def write_blueprint(tmp_path: Path, text: str) -> str:
+    """Write ``text`` as ``tmp_path/blueprint.yaml``; its path, for a command line."""
+    path = tmp_path / "blueprint.yaml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)

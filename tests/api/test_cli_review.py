@@ -12,20 +12,9 @@ from typer.testing import CliRunner
 
 from api.cli import app, describe_failure
 from metamodel.migrate import rollout
+from tests.conftest import write_blueprint as write
 
 BLUEPRINT = "entities:\n  Deal:\n    fields:\n      title: {type: string}\n"
-
-
-@pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("STAGECRAFT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    return CliRunner()
-
-
-def write(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "blueprint.yaml"
-    path.write_text(text, encoding="utf-8")
-    return str(path)
 
 
 def lines_of(output: str) -> list[str]:

@@ -4,26 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from tests.conftest import write_blueprint as write
 
 HEAD = "workspace: acme\nentities:\n  Deal:\n    fields:\n      title: {type: string}\n"
 V1 = HEAD + "      legacy: {type: text}\n"
 V2 = HEAD + "      score: {type: integer}\n"
-
-
-@pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("STAGECRAFT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    return CliRunner()
-
-
-def write(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "blueprint.yaml"
-    path.write_text(text, encoding="utf-8")
-    return str(path)
 
 
 def test_apply_plan_prints_lines_and_changes_nothing(runner: CliRunner, tmp_path: Path) -> None:
