@@ -245,7 +245,10 @@ def formatted_text(file: Path) -> tuple[str, str]:
     """(text as it is, canonical text) of one file; raises ``CraftErrors`` when it does not parse."""
     import dsl
 
-    text = file.read_text(encoding="utf-8")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise CommandFailed(f"{file}: cannot be read as UTF-8 text ({err.__class__.__name__})") from None
     return text, dsl.format_program(dsl.parse(text, str(file)))
 
 
@@ -272,6 +275,10 @@ def fmt(
             for error in errors:
                 typer.echo(str(error))
             continue
+        except CommandFailed as err:  # unreadable: the other files are still formatted
+            broken += 1
+            typer.echo(str(err))
+            continue
         if canonical != text:
             changed.append(file)
             if not check_only:
@@ -283,7 +290,7 @@ def fmt(
 def report_fmt(total: int, changed: list[Path], broken: int, check_only: bool) -> None:
     """The closing line of ``fmt``; exit 1 when a file does not parse, or would change under --check."""
     if broken:
-        typer.secho(f"{broken} file(s) with syntax errors left unchanged", fg="red", err=True)
+        typer.secho(f"{broken} file(s) with syntax errors or unreadable, left unchanged", fg="red", err=True)
         raise typer.Exit(1)
     if check_only and changed:
         typer.secho(f"{len(changed)} of {total} file(s) would be reformatted", fg="red", err=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 from metamodel.blueprint.values import FORMAT_PATTERNS
 from metamodel.definitions import FieldDef, FieldType
+from metamodel.storage.tables import INT64_MAX, INT64_MIN, numeric_problem
 
 TEXT_TYPES = frozenset({FieldType.STRING, FieldType.TEXT, FieldType.EMAIL, FieldType.PHONE,
                         FieldType.URL, FieldType.ENUM})
@@ -24,7 +25,6 @@ LIST_TYPES = frozenset({FieldType.TAGS, FieldType.MULTI_ENUM})
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _TRUE = frozenset({"true", "yes", "1", "y", "on"})
 _FALSE = frozenset({"false", "no", "0", "n", "off"})
-_CENT = Decimal("0.01")
 
 
 class NotConvertible(ValueError):
@@ -57,12 +57,19 @@ def _as_text(value: Any) -> str:
 
 
 def _integer(value: Any, new: FieldDef) -> int:
+    number = _whole(value)
+    if not INT64_MIN <= number <= INT64_MAX:  # the column is 64-bit
+        raise NotConvertible(value)
+    return number
+
+
+def _whole(value: Any) -> int:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
         return value
     if isinstance(value, Decimal):
-        if value != value.to_integral_value():
+        if not value.is_finite() or value != value.to_integral_value():
             raise NotConvertible(value)
         return int(value)
     if isinstance(value, str) and _INTEGER.match(value.strip()):
@@ -77,9 +84,7 @@ def _decimal(value: Any, new: FieldDef) -> Decimal:
         number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
     except (InvalidOperation, TypeError, ValueError):
         raise NotConvertible(value) from None
-    if not number.is_finite():
-        raise NotConvertible(value)
-    if new.type is FieldType.MONEY and number.quantize(_CENT) != number:
+    if numeric_problem(number, new.type):  # too large, or would be rounded: never guess
         raise NotConvertible(value)
     return number
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from metamodel.blueprint import validate_record_input
 from metamodel.definitions import COMPUTED, EntityDef, FieldDef, FieldType
+from metamodel.storage.tables import NUMERIC_SHAPE, numeric_problem
 
 Coercer = Callable[[Any], Any]
 
@@ -34,7 +35,6 @@ _INTEGER_TEXT = re.compile(r"^[+-]?\d+$")
 _BIGINT = 2**63
 _WIDE = Context(prec=60)
 #: (scale, largest integer digits) of the Numeric columns of money and decimal fields.
-_NUMERIC_SHAPE = {FieldType.MONEY: (2, 16), FieldType.DECIMAL: (10, 20)}
 #: Column widths of the types whose SQL type has a fixed length (the schema knows only max_length).
 _COLUMN_LIMITS = {FieldType.EMAIL: 320, FieldType.PHONE: 64, FieldType.URL: 2048, FieldType.ENUM: 255}
 
@@ -111,18 +111,15 @@ def _to_decimal(value: Any) -> Decimal:
 
 def _decimal(fld: FieldDef) -> Coercer:
     """A Decimal at the column's scale (never rounded); scale and precision here, min/max by the schema."""
-    scale, digits = _NUMERIC_SHAPE[fld.type]
+    scale, _ = NUMERIC_SHAPE[fld.type]
     quantum = Decimal(1).scaleb(-scale)
-    ceiling = Decimal(10) ** digits
 
     def coerce(value: Any) -> Decimal:
         number = _to_decimal(value)
-        if abs(number) >= ceiling:
-            raise Invalid("is too large")
-        stored = number.quantize(quantum, rounding=ROUND_HALF_UP, context=_WIDE)
-        if stored != number:  # rounding 0.005 to 0.01 would store money nobody entered
-            raise Invalid(f"must have at most {scale} decimal places")
-        return stored
+        problem = numeric_problem(number, fld.type)  # never round money nobody entered
+        if problem:
+            raise Invalid(problem)
+        return number.quantize(quantum, rounding=ROUND_HALF_UP, context=_WIDE)
 
     return coerce
 

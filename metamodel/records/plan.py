@@ -86,8 +86,7 @@ def insert_checking(plan: WritePlan, fields: tuple[str, ...]) -> sa.Insert:
     if stmt is None:
         live = []
         for name in fields:
-            target = plan.exists[plan.references[name]].get_final_froms()[0]
-            assert isinstance(target, sa.Table)
+            target = target_table(plan, name)
             live.append(sa.select(sa.func.count()).select_from(target).where(
                 target.c.id == sa.bindparam(name, type_=plan.table.c[name].type),
                 target.c.deleted_at.is_(None)).scalar_subquery())
@@ -178,9 +177,25 @@ def load_row(conn: Connection, plan: WritePlan, record_id: int, *, lock: bool) -
 
 
 def load_many(conn: Connection, plan: WritePlan, record_id: int) -> dict[str, list[int]]:
-    """The ids linked through each ``many`` field, sorted (one query per many field)."""
-    return {name: sorted(conn.execute(sa.select(j.c.right_id).where(j.c.left_id == record_id)).scalars())
-            for name, j in plan.junctions.items()}
+    """The live ids linked through each ``many`` field, sorted (one query per many field).
+
+    Soft-deleted members are left out, as lists leave them out, so a record
+    reads the same through ``get`` and ``list`` and can be written back as read.
+    """
+    found: dict[str, list[int]] = {}
+    for name, link in plan.junctions.items():
+        member = target_table(plan, name)
+        stmt = (sa.select(link.c.right_id).select_from(link.join(member, member.c.id == link.c.right_id))
+                .where(link.c.left_id == record_id, member.c.deleted_at.is_(None)))
+        found[name] = sorted(conn.execute(stmt).scalars())
+    return found
+
+
+def target_table(plan: WritePlan, field: str) -> sa.Table:
+    """The table of the entity a reference or ``many`` field points to."""
+    table = plan.exists[plan.references[field]].get_final_froms()[0]
+    assert isinstance(table, sa.Table)
+    return table
 
 
 def not_found(plan: WritePlan, record_id: Any) -> NotFound:

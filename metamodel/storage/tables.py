@@ -7,6 +7,7 @@ compiled against it) can never be used with the new shape.
 
 from __future__ import annotations
 
+import decimal
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,27 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Stamp = sa.DateTime(timezone=True)
 MONEY = sa.Numeric(18, 2)
 DECIMAL = sa.Numeric(30, 10)
+
+#: Integer columns are 64-bit: the values they can hold.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+#: (decimal places, integer digits) of the MONEY and DECIMAL columns above.
+NUMERIC_SHAPE = {FieldType.MONEY: (2, 16), FieldType.DECIMAL: (10, 20)}
+_WIDE = decimal.Context(prec=60)
+
+
+def numeric_problem(number: decimal.Decimal, ftype: FieldType) -> str | None:
+    """Why ``number`` does not fit the column of a money/decimal field exactly (None when it does).
+
+    One rule for record input and for type-change conversion, so neither
+    rounds a value nobody entered nor overflows the column.
+    """
+    scale, digits = NUMERIC_SHAPE[ftype]
+    if not number.is_finite() or abs(number) >= decimal.Decimal(10) ** digits:
+        return "is too large"
+    if number.quantize(decimal.Decimal(1).scaleb(-scale), context=_WIDE) != number:
+        return f"must have at most {scale} decimal places"
+    return None
+
 
 BUILTIN_COLUMNS = ("id", "created_at", "updated_at", "created_by", "owner", "version", "deleted_at")
 PIPELINE_COLUMNS = ("pipeline", "stage", "stage_entered_at")

@@ -77,3 +77,13 @@ def test_fmt_of_a_directory_without_craft_files_fails(tmp_path: Path) -> None:
     result = runner.invoke(app, ["fmt", str(tmp_path)])
     assert result.exit_code == 1
     assert "no .craft files" in result.output
+
+
+def test_fmt_reports_a_file_that_is_not_utf8_and_formats_the_others(tmp_path: Path) -> None:
+    (tmp_path / "a.craft").write_bytes(b"automation \"\xff\" when Deal created do stop end\n")
+    good = write(tmp_path, "b.craft", MESSY)
+    result = runner.invoke(app, ["fmt", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "a.craft: cannot be read as UTF-8 text" in result.stdout
+    assert "Traceback" not in result.output
+    assert good.read_text(encoding="utf-8") == CANONICAL

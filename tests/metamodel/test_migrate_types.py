@@ -268,3 +268,18 @@ def test_pooled_connections_do_not_reuse_plans_prepared_before_a_type_change(eng
     apply_blueprint(engine, blueprint("type: integer"), workspace)
     assert {str(v) for v in read_on_two_connections()} == {"5"}
     other.dispose()
+
+
+@pytest.mark.parametrize(("target", "bad"), [
+    ("type: decimal", "100000000000000000000"),     # 21 digits: beyond the column's 20
+    ("type: decimal", "0.123456789012345"),         # more than 10 places: would be rounded
+    ("type: money, currency: EUR", "1e30"),
+    ("type: integer", str(2**63)),                  # beyond 64 bits
+])
+def test_a_type_change_never_rounds_or_overflows_a_value(engine: Engine, workspace: str, target: str,
+                                                         bad: str) -> None:
+    apply_blueprint(engine, blueprint("type: string"), workspace)
+    insert(engine, workspace, "Deal", {"score": bad}, {"score": "12"})
+    refused = refusal(engine, workspace, blueprint(target))
+    assert refused.code == "MM.E301"
+    assert column(engine, workspace, "Deal", "score") == [bad, "12"]

@@ -75,3 +75,14 @@ def test_get_and_writes_return_rollup_values_as_list_does(engine: Engine, worksp
     assert (got["orders_total"], got["orders_count"]) == (Decimal("1240.50"), 2)
     assert store.list("Customer").records == [got]
     assert store.update("Customer", ann["id"], {"city": "Oslo"})["orders_count"] == 2
+
+
+def test_get_leaves_out_soft_deleted_many_members_as_list_does(filled: RecordStore) -> None:
+    anna = filled.list("Contact").records[0]
+    extra = filled.create("Company", {"name": "Extra"})
+    both = filled.update("Contact", anna["id"], {"partners": [*anna["partners"], extra["id"]]})
+    filled.delete("Company", extra["id"])
+    got = filled.get("Contact", anna["id"])
+    assert got["partners"] == anna["partners"] != both["partners"]
+    assert filled.list("Contact").records == [got]
+    filled.update("Contact", anna["id"], {"partners": got["partners"], "name": "Anna K."})  # as read
