@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from dsl import ast as a
+from dsl._check_expr import FUNCTIONS
 from dsl._py_ops import Fn, comparable, type_error
 from dsl.errors import CraftError, CraftErrors, CraftRuntimeError
 from dsl.values import WHITESPACE, parse_date, round_half_up, utc_date
@@ -161,10 +162,8 @@ BUILDERS: dict[str, Builder] = {
     **dict.fromkeys(_STRICT, _strict), "round": _round, "min": _extreme, "max": _extreme,
     "coalesce": _coalesce, "days_between": _days_between, "changed": _changed,
 }
-ARITY: dict[str, tuple[int, int | None]] = {
-    **dict.fromkeys(_STRICT, (1, 1)), "round": (1, 2), "min": (1, None), "max": (1, None),
-    "coalesce": (1, None), "days_between": (2, 2), "changed": (1, 1),
-}
+#: The checker's table, so the two can never disagree on how many arguments a function takes.
+ARITY: dict[str, tuple[int, int | None]] = {name: (lo, hi) for name, (lo, hi, _) in FUNCTIONS.items()}
 
 
 def build_call(node: a.Call, args: list[Fn]) -> Fn:

@@ -83,6 +83,9 @@ def equal(left: Any, right: Any) -> bool:
     Values of different types are never equal (``true`` is not ``1``), unlike in Python.
     """
     kind = type(left)
+    if kind is list and type(right) is list:  # item by item: Python's [1] == [True] is not ours
+        return len(left) == len(right) and all(
+            x is not None and y is not None and equal(x, y) for x, y in zip(left, right, strict=True))
     if kind is type(right):
         return bool(left == right)
     if kind in (date, datetime) and type(right) in (date, datetime):
@@ -177,7 +180,7 @@ def equality(positive: bool, node: a.Binary, left: Fn, right: Fn) -> Fn:
         y = right(ctx)
         if y is None:
             return False
-        same = x == y if type(x) is type(y) else equal(x, y)
+        same = x == y if type(x) is type(y) and type(x) is not list else equal(x, y)
         return same if positive else not same
     return run
 
@@ -197,7 +200,7 @@ def _equal_constant(positive: bool, left: Fn, y: Value, span: a.Span) -> Fn:
                 x = normalise(x)
         if x is None:
             return False
-        same = x == y if type(x) is kind else equal(x, y)
+        same = x == y if type(x) is kind and kind is not list else equal(x, y)
         return same if positive else not same
     return run
 

@@ -6,16 +6,15 @@ is NULL, while the language ignores nulls; a CASE chain behaves the same on both
 
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
 
 from dsl import _sql_ops as ops
 from dsl import ast as a
+from dsl._check_expr import FUNCTIONS
 from dsl._sql_arith import Sql, SqlUnsupported
 from dsl._sql_core import BaseCompiler
 from dsl._sql_ops import Col
-from dsl.values import WHITESPACE
+from dsl.values import WHITESPACE, parse_date
 
 _SAME_TYPE = {"lower": "string", "upper": "string", "abs": None}
 
@@ -48,6 +47,9 @@ class Compiler(BaseCompiler):
 
     def call(self, node: a.Call) -> Sql:
         name = node.name.name
+        fewest, most, _ = FUNCTIONS.get(name, (0, 0, ""))
+        if name not in FUNCTIONS or len(node.args) < fewest or (most is not None and len(node.args) > most):
+            raise SqlUnsupported(f"{name}() with {len(node.args)} argument(s) has no value", node.span)
         if name == "date":
             return self.date_literal(node)
         args = [self.value(arg) for arg in node.args]
@@ -84,9 +86,8 @@ class Compiler(BaseCompiler):
         arg = node.args[0] if node.args else None
         if not isinstance(arg, a.StringLit):
             raise SqlUnsupported('date() takes a literal "YYYY-MM-DD" in a query', node.span)
-        try:
-            day = date.fromisoformat(arg.value)
-        except ValueError:
+        day = parse_date(arg.value)  # the evaluator's own rule: exactly YYYY-MM-DD, else null
+        if day is None:
             return Sql(sa.null(), "date")
         if self.dialect == "sqlite":
             return Sql(sa.func.date(sa.literal(day.isoformat(), sa.Text()), type_=sa.Text()), "date")

@@ -37,7 +37,7 @@ from dsl._py_ops import (
     type_error,
 )
 from dsl.budget import Budget
-from dsl.errors import CraftRuntimeError
+from dsl.errors import CraftError, CraftErrors, CraftRuntimeError
 from dsl.parser import parse_expression
 from dsl.values import Value, normalise, number, parse_date, render_value, seconds_duration
 
@@ -150,13 +150,21 @@ def compile_template(text: a.Text) -> Callable[[EvalContext], str]:
     return _guard(_compile(text), text.span)
 
 
+def _duration(node: a.Expr, seconds: Decimal) -> Any:
+    """A duration literal; one beyond what a clock can hold is a static error, not an OverflowError."""
+    try:
+        return seconds_duration(seconds)
+    except (OverflowError, ValueError):
+        raise CraftErrors([CraftError("E_BAD_DURATION", "this duration is too long", node.span)]) from None
+
+
 def _compile(node: a.Expr) -> Fn:
     """One closure per node; the isinstance dispatch happens here, once, never while evaluating."""
     match node:
         case a.Number(value):
             return Const(number(value))
         case a.Duration(amount, unit):
-            return Const(seconds_duration(Decimal(repr(amount)) * a.UNIT_SECONDS[unit]))
+            return Const(_duration(node, Decimal(repr(amount)) * a.UNIT_SECONDS[unit]))
         case a.StringLit(value):
             return Const(value)
         case a.Bool(value):

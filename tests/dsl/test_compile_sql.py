@@ -135,7 +135,8 @@ def test_templates_concatenate_with_null_as_empty_text(box: SqlTable, text: str,
     _check(box, text, row, expected)
 
 
-@pytest.mark.parametrize("text", ["old.n", "changed(n)", "[1, 2]", "date(s)"])
+@pytest.mark.parametrize("text", ["old.n", "changed(n)", "[1, 2]", "date(s)", "coalesce()", "round()",
+                                  "days_between(n)", "lower(s, s)", "nosuch(n)"])
 def test_constructs_without_a_sql_form_are_refused(text: str) -> None:
     table = sa.Table("t", sa.MetaData(), sa.Column("n", sa.Numeric), sa.Column("s", sa.Text))
     with pytest.raises(SqlUnsupported):
@@ -158,3 +159,8 @@ def test_unknown_dialects_are_refused() -> None:
 ])
 def test_check_formula_parses_checks_and_dry_runs_the_sql(text: str, returns: str, codes: list[str]) -> None:
     assert [e.code for e in check_formula(text, make_schema(), "Deal", returns)] == codes
+
+
+@pytest.mark.parametrize("text", ['date("20200101")', 'date("2020-W01-1")'])
+def test_a_date_literal_is_read_as_strictly_as_the_evaluator_reads_it(box: SqlTable, text: str) -> None:
+    _check(box, text, EMPTY, None)

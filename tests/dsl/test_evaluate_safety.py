@@ -212,3 +212,15 @@ def test_the_evaluator_uses_no_eval_no_attribute_lookup_and_no_template_engine(w
     sources = [(Path(dsl.__file__).parent / name).read_text(encoding="utf-8") for name in _EVALUATOR_FILES]
 
     assert not any(word in source for source in sources)
+
+
+def test_a_duration_too_long_for_a_clock_is_a_static_error() -> None:
+    with pytest.raises(dsl.CraftErrors) as caught:
+        compile_source("now - 999999999999 weeks")
+    assert [e.code for e in caught.value] == ["E_BAD_DURATION"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [("[1] == [true]", False), ("[1] != [true]", True),
+                                                ("[1, 2] == [1, 2]", True), ('["a"] == ["a", "b"]', False)])
+def test_lists_are_equal_item_by_item_with_the_languages_equality(text: str, expected: bool) -> None:
+    assert compile_source(text)(EvalContext(now=datetime(2026, 1, 1, tzinfo=UTC))) is expected
