@@ -296,8 +296,9 @@ def _is_empty(operand: Fn, negated: bool, span: a.Span) -> Fn:
 def _call(node: a.Call) -> Fn:
     args = [_compile(arg) for arg in node.args]
     if node.name.name == "date" and len(args) == 1 and isinstance(args[0], Const):
-        literal = args[0].value
-        return Const(parse_date(literal) if isinstance(literal, str) else None)
+        literal = args[0].value  # a text or null literal is read once; any other value errs as it runs
+        if isinstance(literal, str) or literal is None:
+            return Const(parse_date(literal) if isinstance(literal, str) else None)
     return build_call(node, args)
 
 

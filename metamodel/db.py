@@ -86,3 +86,69 @@ def init_database(engine: Engine) -> None:
     from metamodel.storage.system_migrations import upgrade_system_tables
 
     upgrade_system_tables(engine)
+
+
+def database_unreachable(url: str) -> str | None:
+    """None when ``SELECT 1`` works on ``url``, else why not, in one line."""
+    try:
+        engine = create_engine_for(url, pool_pre_ping=False)
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        finally:
+            engine.dispose()
+    except Exception as exc:  # any failure to connect means "unreachable"
+        first = str(exc).strip().splitlines()
+        return f"{sa.engine.make_url(url).render_as_string(hide_password=True)} is unreachable: " \
+               f"{first[0] if first else type(exc).__name__}"
+    return None
+
+
+@contextmanager
+def throwaway_database(server_url: str | None = None, *, prefix: str = "sc_tmp") -> Iterator[str]:
+    """The URL of a database that exists only inside the block, with the platform tables.
+
+    ``server_url`` None: a SQLite file in a temporary directory.  A PostgreSQL URL: a new database
+    on that server (named ``prefix`` plus a random suffix), dropped at the end even if sessions are
+    still open.  For simulations, benchmarks and tests, which must never touch a real database.
+    """
+    import tempfile
+    import uuid
+
+    if server_url is None:
+        with tempfile.TemporaryDirectory(prefix="stagecraft-") as folder:
+            url = f"sqlite:///{Path(folder) / 'stagecraft.db'}"
+            _initialised(url)
+            yield url
+        return
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine_for(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        url = sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        _initialised(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def _initialised(url: str) -> None:
+    engine = create_engine_for(url)
+    try:
+        init_database(engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def throwaway_engine(server_url: str | None = None, *, prefix: str = "sc_tmp") -> Iterator[Engine]:
+    """An engine on :func:`throwaway_database`, disposed of before the database goes."""
+    with throwaway_database(server_url, prefix=prefix) as url:
+        engine = create_engine_for(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()

@@ -168,7 +168,7 @@ def record_event(conn: Connection, event: WriteEvent) -> None:
 
 def _payload(event: WriteEvent, safe: Mapping[str, tuple[Any, Any]]) -> dict[str, Any]:
     payload: dict[str, Any] = {"changes": {k: [old, new] for k, (old, new) in safe.items()},
-                               "version": event.version}
+                               "version": event.version, "actor": event.actor}
     move = event.stage
     if move is not None:
         payload["stage"] = {"from": move.from_stage, "to": move.stage, "pipeline": move.pipeline}

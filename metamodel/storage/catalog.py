@@ -155,3 +155,20 @@ def save_workspace_meta(conn: Connection, meta: WorkspaceMeta, *, at: datetime,
         workspace=meta.workspace, version=meta.version, blueprint=blueprint_to_dict(meta.blueprint),
         state=state_document(meta),
         applied_at=at, applied_by=actor))
+    save_program_plan(conn, meta, at)
+
+
+def save_program_plan(conn: Connection, meta: WorkspaceMeta, at: datetime) -> None:
+    """Store the compiled plan of the version's ``.craft`` files with the version itself.
+
+    Why here: runs keep the plan their version had (DESIGN.md decision 4), so the plan must exist
+    exactly when the version does — committed or rolled back with it, never compiled later by a
+    runner whose transaction might not commit.
+    """
+    import dsl
+    from metamodel.craft_schema import schema_for
+
+    plan = dsl.compile_files(dict(meta.automation_files), schema_for(meta.blueprint))
+    conn.execute(sa.insert(system_tables.wf_plans).values(
+        workspace=meta.workspace, version=meta.version, digest=plan.digest, plan=dsl.plan_to_json(plan),
+        created_at=at))

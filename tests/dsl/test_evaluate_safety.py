@@ -224,3 +224,11 @@ def test_a_duration_too_long_for_a_clock_is_a_static_error() -> None:
                                                 ("[1, 2] == [1, 2]", True), ('["a"] == ["a", "b"]', False)])
 def test_lists_are_equal_item_by_item_with_the_languages_equality(text: str, expected: bool) -> None:
     assert compile_source(text)(EvalContext(now=datetime(2026, 1, 1, tzinfo=UTC))) is expected
+
+
+def test_date_of_a_duration_literal_is_a_runtime_type_error_however_it_is_written() -> None:
+    ctx = EvalContext(now=NOW, record=_RECORD)
+    negative = a.Duration(-1, "seconds")  # type: ignore[arg-type]
+
+    assert _outcome(compile_expression(a.Call(a.Ident("date"), (negative,))), ctx) == "E_RUNTIME_TYPE"
+    assert _outcome(compile_source("date(-1 seconds)"), ctx) == "E_RUNTIME_TYPE"

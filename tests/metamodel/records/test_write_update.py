@@ -79,7 +79,7 @@ def test_update_writes_one_outbox_event_with_changes(engine: Engine, store: Reco
     store.update("Deal", deal["id"], {"title": "Chair"})
     kinds = [(kind, payload) for kind, payload in _outbox(engine, store)]
     assert [k for k, _ in kinds] == ["created", "updated"]
-    assert kinds[1][1] == {"changes": {"title": ["Sofa", "Chair"]}, "version": 2}
+    assert kinds[1][1] == {"changes": {"title": ["Sofa", "Chair"]}, "version": 2, "actor": "system"}
 
 
 def test_stage_move_closes_old_stage_and_opens_new(engine: Engine, store: RecordStore,
