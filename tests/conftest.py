@@ -10,51 +10,69 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from metamodel.db import create_engine_for, init_database
+from metamodel.db import create_engine_for, database_unreachable, init_database, throwaway_database
 
 POSTGRES_URL = os.environ.get(
     "STAGECRAFT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+REDIS_URL = os.environ.get("STAGECRAFT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def _postgres_unreachable_reason() -> str | None:
-    try:
-        engine = create_engine_for(POSTGRES_URL, pool_pre_ping=False)
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        engine.dispose()
-    except Exception as exc:
-        return f"PostgreSQL at {POSTGRES_URL} is unreachable: {str(exc).splitlines()[0]}"
-    return None
+
+
+def _service_missing(reason: str, what: str) -> None:
+    """Fail under CI=true (the scale-out half must run there); elsewhere skip, saying why."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: {what} must run)")
+    print(f"\nskipping {what}: {reason}")
+    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A fresh database for this test session, dropped at the end."""
-    reason = _postgres_unreachable_reason()
+def scratch_postgres() -> Iterator[Callable[[str], str]]:
+    """Makes fresh databases with the platform tables on the test server (``prefix`` starts their
+    names); every one is dropped when the session ends."""
+    reason = database_unreachable(POSTGRES_URL)
     if reason:
-        if IN_CI:
-            pytest.fail(f"{reason} (CI=true: the PostgreSQL half of the suite must run)")
-        print(f"\nskipping PostgreSQL tests: {reason}")
-        pytest.skip(reason)
-    name = f"sc_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine_for(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = sa.engine.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    init_database(create_engine_for(url))
-    yield url
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+        _service_missing(f"PostgreSQL at {reason}", "the PostgreSQL half of the suite")
+    with ExitStack() as made:
+        yield lambda prefix: made.enter_context(throwaway_database(POSTGRES_URL, prefix=prefix))
+
+
+@pytest.fixture(scope="session")
+def postgres_database(scratch_postgres: Callable[[str], str]) -> str:
+    """A fresh database for this test session, dropped at the end."""
+    return scratch_postgres("sc_test")
+
+
+@pytest.fixture(scope="session")
+def redis_database() -> Callable[[int], str]:
+    """The URL of Redis database ``db`` (``STAGECRAFT_TEST_REDIS_URL``), emptied for the caller, who
+    owns that number; fails under CI and skips elsewhere when Redis is away."""
+    import redis
+
+    def make(db: int) -> str:
+        parts = urlsplit(REDIS_URL)
+        url = urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+        try:
+            client = redis.Redis.from_url(url, socket_connect_timeout=2)
+            client.flushdb()
+            client.close()
+        except redis.RedisError as exc:
+            _service_missing(f"Redis at {url} is unreachable: {str(exc).splitlines()[0]}",
+                             "the Celery half of the suite")
+        return url
+
+    return make
 
 
 @pytest.fixture(scope="session")
