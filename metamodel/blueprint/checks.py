@@ -23,7 +23,12 @@ from metamodel.blueprint.names import (
     too_long,
 )
 from metamodel.blueprint.reader import Reader
-from metamodel.blueprint.reserved import BUILTIN_ENTITIES
+from metamodel.blueprint.reserved import (  # E114 and E115 report the built-in and GraphQL names
+    API_TYPE_NAMES,
+    API_TYPE_SUFFIXES,
+    BUILTIN_ENTITIES,
+    GRAPHQL_RESERVED_TYPES,
+)
 from metamodel.definitions import Blueprint
 from metamodel.errors import Place, Problem
 from metamodel.storage.naming import WORKSPACE_RULE, is_workspace_name
@@ -120,7 +125,25 @@ def _check_duplicate_entities(bp: Blueprint, r: Reader) -> list[Problem]:
             names += [(lower_camel(entity.name), r.key_place(path)),
                       (entity.plural, r.value_place((*path, "plural")))]
     return (found + find_duplicates(names, "GraphQL name", "each entity needs its own singular and plural")
-            + _builtin_graphql_clashes(names))
+            + _builtin_graphql_clashes(names) + _api_type_clashes(bp, r))
+
+
+def _api_type_clashes(bp: Blueprint, r: Reader) -> list[Problem]:
+    """An entity named like a type the API makes (``PageInfo``, or ``DealConnection`` beside ``Deal``)
+    would collide with it in the workspace's GraphQL schema."""
+    names = {e.name for e in bp.entities}
+    found: list[Problem] = []
+    for entity in bp.entities:
+        other = next((n for n in names for suffix in API_TYPE_SUFFIXES if n + suffix == entity.name), None)
+        if entity.name in API_TYPE_NAMES and entity.name not in BUILTIN_ENTITIES | GRAPHQL_RESERVED_TYPES:
+            reason = "is a type of the generated GraphQL API"
+        elif other is not None:
+            reason = f'is the name the GraphQL API gives a type it derives from entity "{other}"'
+        else:
+            continue
+        found.append(Problem(codes.DUPLICATE_NAME, f'entity name "{entity.name}" {reason}',
+                             r.key_place(r.path_of(entity)), "choose another entity name"))
+    return found
 
 
 def _builtin_graphql_clashes(names: list[tuple[str, Place]]) -> list[Problem]:

@@ -98,3 +98,16 @@ GRAPHQL_RESERVED_TYPES = frozenset({
 
 # A GraphQL enum value cannot be true, false or null; stage and pipeline codes become enum values.
 GRAPHQL_RESERVED_VALUES = frozenset({"true", "false", "null"})
+
+#: Type names the generated GraphQL API uses itself (a test of the API keeps this list complete).
+API_TYPE_NAMES = frozenset({
+    "AutomationRun", "BooleanFilter", "Date", "DateFilter", "DateTime", "DateTimeFilter", "Decimal",
+    "DecimalFilter", "EnumFilter", "HistoryEntry", "IDFilter", "IntFilter", "JSON", "ListFilter", "Message",
+    "MetaEntity", "MetaField", "MetaPipeline", "MetaStage", "Metadata", "Mutation", "PageInfo", "Pipeline",
+    "ProcessInstance", "Query", "SortDirection", "Stage", "StageFilter", "StageKind", "StageKindFilter",
+    "StringFilter", "Task", "TaskWhere", "User", "UserAccount", "UserWhere",
+})
+#: What the API appends to an entity's name for the types it derives (``DealConnection``…), so an
+#: entity may not be named like another entity plus one of these.
+API_TYPE_SUFFIXES = ("Aggregate", "Averages", "Connection", "Edge", "Group", "GroupField", "GroupKey",
+                     "Input", "ListWhere", "Numbers", "OrderBy", "Where")
