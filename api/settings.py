@@ -22,6 +22,8 @@ class Settings:
     broker_url: str | None = None
     secret_key: str | None = None
     smtp_url: str | None = None
+    #: Verifies inbound webhooks (``POST /w/{ws}/hooks/{name}``); unset: ``secret_key`` is used.
+    hook_secret: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -36,4 +38,5 @@ class Settings:
             broker_url=read("BROKER_URL"),
             secret_key=read("SECRET_KEY"),
             smtp_url=read("SMTP_URL"),
+            hook_secret=read("HOOK_SECRET"),
         )
