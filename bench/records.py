@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -33,7 +32,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
 from metamodel.clock import ManualClock  # noqa: E402
-from metamodel.db import create_engine_for, init_database  # noqa: E402
+from metamodel.db import database_unreachable, throwaway_engine  # noqa: E402
 from metamodel.definitions import Blueprint, EntityDef, FieldDef, FieldType, PipelineDef, StageDef, StageKind  # noqa: E402
 from metamodel.records import Actor, RecordStore  # noqa: E402
 from metamodel.storage.catalog import WorkspaceMeta  # noqa: E402
@@ -254,40 +253,19 @@ def bench_page(engine: Engine) -> Result:
 SCENARIOS: list[Callable[[Engine], Result]] = [bench_create, bench_page]
 
 
-@contextmanager
-def sqlite_engine() -> Iterator[Engine]:
-    with tempfile.TemporaryDirectory(prefix="stagecraft-bench-") as tmp:
-        engine = create_engine_for(f"sqlite:///{tmp}/bench.db")
-        init_database(engine)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
+def sqlite_engine() -> AbstractContextManager[Engine]:
+    return throwaway_engine()
 
 
 @contextmanager
 def postgres_engine() -> Iterator[Engine | str]:
     """An engine on a throwaway database, or the reason PostgreSQL cannot be used."""
-    try:
-        admin = create_engine_for(POSTGRES_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=False)
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except Exception as exc:  # any failure means "unreachable"
-        yield f"PostgreSQL at {POSTGRES_URL} is unreachable: {str(exc).splitlines()[0]}"
+    reason = database_unreachable(POSTGRES_URL)
+    if reason:
+        yield f"PostgreSQL at {reason}"
         return
-    name = f"sc_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    engine = create_engine_for(sa.engine.make_url(POSTGRES_URL).set(database=name)
-                               .render_as_string(hide_password=False))
-    try:
-        init_database(engine)
+    with throwaway_engine(POSTGRES_URL, prefix="sc_bench") as engine:
         yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 def run_all(engine: Engine, db: str, scenarios: list[Callable[[Engine], Result]]) -> list[Result]:
