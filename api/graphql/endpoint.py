@@ -290,4 +290,7 @@ def _params_from(raw: Any, *, variables_as_text: bool = False) -> Params:
         raise HttpRefusal(400, "BAD_REQUEST", "variables must be a JSON object")
     if name is not None and not isinstance(name, str):
         raise HttpRefusal(400, "BAD_REQUEST", "operationName must be a string")
+    extensions = raw.get("extensions")
+    if not variables_as_text and extensions is not None and not isinstance(extensions, dict):
+        raise HttpRefusal(400, "BAD_REQUEST", "extensions must be a JSON object")  # GET: JSON text, unused
     return Params(query, variables, name or None)
