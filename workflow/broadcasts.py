@@ -1,0 +1,124 @@
+"""Broadcasts: one message per record of a segment, sent by the runners, durably and once per record.
+
+A broadcast is a row (``sc_broadcasts``); creating one only checks it and writes that row, so a
+client never waits for ten thousand mails.  The runners then expand it into recipients in batches
+and deliver their messages (:mod:`workflow.broadcasts_run`): every recipient's Message row carries
+the key ``broadcast:<id>:<record id>``, unique in the workspace, so a crash, a retry or two runners
+never send a record its message twice.  Records opted out (``unsubscribed``) or without an address
+are skipped, counted and kept with their reason.
+
+Statuses: ``queued`` (nothing expanded yet), ``expanding``, ``sending`` (every recipient known,
+messages going out), ``done``; ``failed`` when the segment can no longer be read (its entity or a
+field was removed by a later apply).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from metamodel.db import write_transaction
+from metamodel.records.store import RecordStore
+from metamodel.storage.catalog import load_workspace_meta
+from metamodel.storage.system_tables import broadcasts
+from workflow.broadcasts_check import BroadcastInvalid, BroadcastSpec, check_broadcast
+from workflow.errors import WorkflowError
+from workflow.instances import write_log
+from workflow.runtime import Runtime
+
+__all__ = ["BroadcastInvalid", "BroadcastNotFound", "BroadcastRow", "BroadcastSpec", "create_broadcast",
+           "get_broadcast", "list_broadcasts"]
+
+QUEUED, EXPANDING, SENDING, DONE, FAILED = "queued", "expanding", "sending", "done", "failed"
+_b = broadcasts.c
+
+
+class BroadcastNotFound(WorkflowError):
+    code = "WF_BROADCAST_NOT_FOUND"
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastRow:
+    """A broadcast as the surfaces show it; ``sent`` counts messages handed over (or recorded when
+    the channel has no provider), ``skipped`` opted-out records and records without an address."""
+
+    id: int
+    workspace: str
+    entity: str
+    where: Mapping[str, Any] | None
+    channel: str
+    to: str
+    opt_out: str | None
+    subject: str | None
+    body: str
+    status: str
+    recipients: int
+    sent: int
+    skipped: int
+    failed: int
+    error: str | None
+    created_by: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+    @property
+    def queued(self) -> int:
+        """Recipients whose message is not handed over yet."""
+        return self.recipients - self.sent - self.skipped - self.failed
+
+
+def _row(values: Mapping[Any, Any]) -> BroadcastRow:
+    return BroadcastRow(
+        id=int(values["id"]), workspace=values["workspace"], entity=values["entity"], where=values["segment"],
+        channel=values["channel"], to=values["recipient_field"], opt_out=values["opt_out_field"],
+        subject=values["subject"], body=values["body"], status=values["status"],
+        recipients=values["recipients"], sent=values["sent"], skipped=values["skipped"],
+        failed=values["failed"], error=values["error"], created_by=values["created_by"],
+        created_at=values["created_at"], finished_at=values["finished_at"])
+
+
+def create_broadcast(runtime: Runtime, workspace: str, spec: BroadcastSpec,
+                     created_by: str | None = None) -> BroadcastRow:
+    """Check ``spec`` and queue it; :class:`BroadcastInvalid` (nothing saved) names every problem."""
+    meta = load_workspace_meta(runtime.engine, workspace)
+    checked = check_broadcast(RecordStore(runtime.engine, meta, runtime.clock), spec)
+    now = runtime.clock.now()
+    with write_transaction(runtime.engine) as conn:
+        new_id = conn.execute(sa.insert(broadcasts).values(
+            workspace=workspace, entity=checked.entity, segment=checked.where, channel=checked.channel,
+            recipient_field=checked.to, opt_out_field=checked.opt_out, subject=checked.subject,
+            body=checked.body, status=QUEUED, created_by=created_by, created_at=now,
+            updated_at=now).returning(_b.id)).scalar_one()
+        write_log(conn, workspace, None, now, "broadcast queued",
+                  {"broadcast": int(new_id), "entity": checked.entity, "channel": checked.channel})
+        return _get(conn, workspace, int(new_id))
+
+
+def get_broadcast(engine: Engine, workspace: str, broadcast_id: int) -> BroadcastRow:
+    """One broadcast of ``workspace``; :class:`BroadcastNotFound` for another workspace's id too."""
+    with engine.connect() as conn:
+        return _get(conn, workspace, broadcast_id)
+
+
+def _get(conn: Connection, workspace: str, broadcast_id: int) -> BroadcastRow:
+    found = conn.execute(sa.select(broadcasts).where(
+        _b.workspace == workspace, _b.id == broadcast_id)).mappings().first()
+    if found is None:
+        raise BroadcastNotFound(f"broadcast {broadcast_id} does not exist")
+    return _row(found)
+
+
+def list_broadcasts(engine: Engine, workspace: str, *, entities: Collection[str] | None = None,
+                    first: int = 50) -> list[BroadcastRow]:
+    """The newest broadcasts first; ``entities`` limits them to those entities (a role's readable ones)."""
+    query = sa.select(broadcasts).where(_b.workspace == workspace)
+    if entities is not None:
+        query = query.where(_b.entity.in_(list(entities)))
+    query = query.order_by(_b.id.desc()).limit(max(0, min(first, 500)))
+    with engine.connect() as conn:
+        return [_row(values) for values in conn.execute(query).mappings()]

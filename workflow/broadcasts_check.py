@@ -1,0 +1,206 @@
+"""Checking a broadcast before it is saved: entity, segment, channel, address, opt-out and templates.
+
+Why all at once and before anything is written: a broadcast reaches every record of a segment, so
+a typo must be refused with its place (``where.tagz``, ``body``) while nothing has been sent.  The
+templates are checked by the ``.craft`` checker itself — the broadcast's message is written as the
+``send`` step it stands for and checked against the workspace's schema — so ``{contact.name}``
+means exactly what it means in an automation, with the same errors and suggestions.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dsl
+from metamodel.craft_schema import schema_for
+from metamodel.definitions import EntityDef, FieldType
+from metamodel.errors import InvalidQuery, MetamodelError
+from metamodel.records.store import RecordStore
+from workflow.delivery import CHANNELS
+from workflow.errors import WorkflowError
+
+#: The boolean field that opts a record out of broadcasts when the broadcast names none.
+DEFAULT_OPT_OUT = "unsubscribed"
+_ADDRESS_TYPE = {"email": FieldType.EMAIL, "sms": FieldType.PHONE, "whatsapp": FieldType.PHONE}
+#: Filter words that are not field names: never respelt from camelCase.
+_OPERATORS = frozenset({"eq", "neq", "gt", "gte", "lt", "lte", "in", "nin", "isNull", "contains",
+                        "icontains", "startsWith", "hasAny", "hasAll", "some", "none", "and", "or", "not",
+                        "kind"})
+_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+_PATH = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*")
+
+
+class BroadcastInvalid(WorkflowError):
+    """A broadcast that cannot be sent; ``problems`` are (place, reason) pairs, every one found."""
+
+    code = "WF_BAD_BROADCAST"
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = tuple(problems)
+        text = "; ".join(f"{place}: {reason}" for place, reason in self.problems)
+        super().__init__(text, hint="fix the places named and send it again")
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastSpec:
+    """What to send to whom: ``where`` is the segment (the entity list's filter, field names in
+    snake_case or camelCase), ``to`` the address path (default: the entity's email or phone field),
+    ``opt_out`` a boolean field whose true value skips the record (default: ``unsubscribed``)."""
+
+    entity: str
+    channel: str
+    body: str
+    subject: str | None = None
+    where: Mapping[str, Any] | None = None
+    to: str | None = None
+    opt_out: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedBroadcast:
+    """A spec with its defaults decided: what is stored."""
+
+    entity: str
+    channel: str
+    body: str
+    subject: str | None
+    where: dict[str, Any] | None
+    to: str
+    opt_out: str | None
+
+
+def craft_string(text: str) -> str:
+    """``text`` as a ``.craft`` string literal: braces stay placeholders, quotes and breaks are escaped."""
+    flat = text.replace("\r\n", "\n").replace("\r", "\n")
+    escaped = flat.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    return f'"{escaped}"'
+
+
+def snake_where(where: Any) -> Any:
+    """A filter with camelCase field names (as GraphQL clients write them) respelt in snake_case."""
+    if isinstance(where, Mapping):
+        return {(key if key in _OPERATORS else _CAMEL.sub(r"_\1", key).lower()): snake_where(value)
+                for key, value in where.items()}
+    if isinstance(where, list):
+        return [snake_where(item) for item in where]
+    return where
+
+
+def check_broadcast(store: RecordStore, spec: BroadcastSpec) -> CheckedBroadcast:
+    """The spec with its defaults, or :class:`BroadcastInvalid` naming every problem."""
+    problems: list[tuple[str, str]] = []
+    entity = store.meta.blueprint.find_entity(spec.entity)
+    if entity is None:
+        names = [e.name for e in store.meta.blueprint.entities]
+        hint = _suggest(spec.entity, names)
+        raise BroadcastInvalid([("entity", f'there is no entity "{spec.entity}"{hint}')])
+    if spec.channel not in CHANNELS:
+        problems.append(("channel", f'unknown channel "{spec.channel}" (use email, sms or whatsapp)'))
+    if not spec.body.strip():
+        problems.append(("body", "the message is empty"))
+    problems += _subject_problems(spec)
+    to = spec.to.strip() if spec.to else _default_address(entity, spec.channel)
+    if to is None and spec.channel in CHANNELS:
+        problems.append(("to", f"{entity.name} has no {_ADDRESS_TYPE[spec.channel].value} field to send "
+                               f"{spec.channel} to; name the field that holds the address"))
+    elif to is not None and not _PATH.fullmatch(to):
+        problems.append(("to", f'"{to}" is not a field path (write e.g. email or contact.email)'))
+        to = None
+    opt_out = _opt_out(entity, spec.opt_out, problems)
+    where = snake_where(dict(spec.where)) if spec.where else None
+    problems += _where_problems(store, entity.name, where)
+    if to is not None and spec.channel in CHANNELS:
+        problems += _template_problems(store, entity.name, spec, to)
+    if problems or to is None:
+        raise BroadcastInvalid(problems)
+    subject = spec.subject if spec.channel == "email" else None
+    return CheckedBroadcast(entity.name, spec.channel, spec.body, subject, where, to, opt_out)
+
+
+def _suggest(name: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(name, names, n=1)
+    return f' — did you mean "{close[0]}"?' if close else ""
+
+
+def _subject_problems(spec: BroadcastSpec) -> list[tuple[str, str]]:
+    has_subject = bool(spec.subject and spec.subject.strip())
+    if spec.channel == "email" and not has_subject:
+        return [("subject", "an email needs a subject")]
+    if spec.channel in ("sms", "whatsapp") and has_subject:
+        return [("subject", f"{spec.channel} messages have no subject; put everything in the body")]
+    return []
+
+
+def _default_address(entity: EntityDef, channel: str) -> str | None:
+    wanted = _ADDRESS_TYPE.get(channel)
+    return next((f.name for f in entity.fields if f.type is wanted), None)
+
+
+def _opt_out(entity: EntityDef, named: str | None, problems: list[tuple[str, str]]) -> str | None:
+    if named is None:
+        found = entity.find_field(DEFAULT_OPT_OUT)
+        return DEFAULT_OPT_OUT if found is not None and found.type is FieldType.BOOLEAN else None
+    field = entity.find_field(named)
+    if field is None:
+        names = [f.name for f in entity.fields]
+        problems.append(("optOut", f'{entity.name} has no field "{named}"{_suggest(named, names)}'))
+    elif field.type is not FieldType.BOOLEAN:
+        problems.append(("optOut", f"{entity.name}.{named} is {field.type.value}; the opt-out field must be "
+                                   f"a boolean"))
+    return named
+
+
+def _where_problems(store: RecordStore, entity: str, where: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Compile the segment by counting it: the store names the offending key (``where.tagz``)."""
+    if where is None:
+        return []
+    try:
+        store.count(entity, where)
+    except InvalidQuery as exc:
+        place = exc.place.path or "where"
+        return [(place, exc.message.removeprefix(f"{place}: "))]
+    except MetamodelError as exc:
+        return [("where", exc.message)]
+    return []
+
+
+def _template_problems(store: RecordStore, entity: str, spec: BroadcastSpec,
+                       to: str) -> list[tuple[str, str]]:
+    """Check the message as the ``send`` step it stands for; each error is placed on its part."""
+    head = 'automation "broadcast"\nwhen ' + entity + " created\ndo\n"
+    parts: list[tuple[str, str]] = []
+    line = f"  send {spec.channel} to "
+    parts.append(("to", line))
+    line += to
+    if spec.channel == "email":
+        subject_at = len(line) + len(" subject ")
+        line += " subject " + craft_string(spec.subject or "")
+        parts.append(("subject", " " * subject_at))
+        line += " body "
+    else:
+        line += " text "
+    parts.append(("body", " " * len(line)))
+    line += craft_string(spec.body)
+    try:
+        program = dsl.parse(head + line + "\nend\n", "<broadcast>")
+        errors = dsl.check_program(program, schema_for(store.meta.blueprint))
+    except dsl.CraftErrors as exc:
+        errors = exc.errors
+    return [(_part_at(parts, err.span.col - 1), _worded(err)) for err in errors]
+
+
+def _part_at(parts: list[tuple[str, str]], col: int) -> str:
+    """The part of the synthesised step line a column falls in (the last one starting before it)."""
+    found = parts[0][0]
+    for name, prefix in parts:
+        if col >= len(prefix):
+            found = name
+    return found
+
+
+def _worded(err: dsl.CraftError) -> str:
+    return f"{err.code} {err.message}" + (f" — {err.hint}" if err.hint else "")

@@ -1,0 +1,281 @@
+"""The runners' half of broadcasts: expand segments into recipients, deliver their messages.
+
+Expansion: one batch per transaction — the next records of the segment by id (keyset after
+``last_record_id``), a recipient row and a Message row for each, the new ``last_record_id`` and the
+counts commit together.  A crash loses the whole batch and the next runner does it again; the
+Message key ``broadcast:<id>:<record id>`` is unique, and records that already have a recipient
+row are left out, so nothing is queued twice however often a batch is repeated.  Broadcasts are
+claimed with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL) or under ``BEGIN IMMEDIATE`` (SQLite).
+
+Delivery: due recipient rows are claimed with a lease like instances; each message is handed to
+the same :func:`workflow.delivery.deliver` as a ``send`` step's, with no transaction open and the
+Message row's key, then marked.  A retryable failure (the SMTP server is away) waits with backoff;
+after ``max_attempts``, or at once for a final error (a bad address), the recipient is failed.  A
+runner that dies mid-delivery leaves rows whose lease runs out; the next claim hands those
+messages over again under the same key (at-least-once, deduplicated by the receiver), exactly as
+a ``send`` step does.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+import dsl
+from metamodel.db import write_transaction
+from metamodel.errors import MetamodelError
+from metamodel.records.store import RecordStore
+from metamodel.storage.catalog import find_workspace_meta
+from metamodel.storage.system_tables import broadcast_recipients, broadcasts, messages, wf_log
+from workflow.backoff import step_retry_at
+from workflow.broadcasts import DONE, EXPANDING, FAILED, QUEUED, SENDING
+from workflow.broadcasts_check import craft_string
+from workflow.delivery import DeliveryConfig, OutgoingMessage, deliver
+from workflow.errors import WorkflowError
+from workflow.instances import write_log
+from workflow.runtime import Runtime, compiled
+from workflow.views import Loader, RecordView
+
+log = logging.getLogger("stagecraft.workflow")
+_b, _r, _m = broadcasts.c, broadcast_recipients.c, messages.c
+#: Records one expansion transaction turns into recipients.
+EXPAND_BATCH = 200
+#: Recipients one runner claims at a time; it stops early when half its lease has gone.
+DELIVER_BATCH = 20
+
+
+def message_key(broadcast_id: int, record_id: int) -> str:
+    """The idempotency key of a recipient's Message row (and of its SMTP Message-ID)."""
+    return f"broadcast:{broadcast_id}:{record_id}"
+
+
+def tick_broadcasts(runtime: Runtime, batch: int = EXPAND_BATCH) -> int:
+    """One round of broadcast work (expansion, then delivery); returns how much was done."""
+    return expand_next(runtime, batch) + deliver_due(runtime, DELIVER_BATCH)
+
+
+# ---- expansion ------------------------------------------------------------------------------------
+
+def expand_next(runtime: Runtime, batch: int = EXPAND_BATCH) -> int:
+    """Expand the next batch of one waiting broadcast; returns the records looked at (0: none waits)."""
+    with write_transaction(runtime.engine) as conn:
+        query = sa.select(broadcasts).where(_b.status.in_((QUEUED, EXPANDING)))
+        if runtime.workspace is not None:
+            query = query.where(_b.workspace == runtime.workspace)
+        query = query.order_by(_b.id).limit(1).with_for_update(skip_locked=True)
+        row = conn.execute(query).mappings().first()
+        if row is None:
+            return 0
+        now = runtime.clock.now()
+        try:
+            return _expand(conn, runtime, row, batch, now)
+        except (MetamodelError, dsl.CraftErrors) as exc:  # an apply removed what the segment reads
+            _give_up(conn, row, now, str(getattr(exc, "message", exc)))
+            return 1
+
+
+def _expand(conn: Connection, runtime: Runtime, row: Mapping[Any, Any], batch: int, now: datetime) -> int:
+    meta = find_workspace_meta(conn, row["workspace"])
+    if meta is None or meta.blueprint.find_entity(row["entity"]) is None:
+        raise MetamodelError(f'the entity {row["entity"]} no longer exists')
+    store = RecordStore(runtime.engine, meta, runtime.clock)
+    after = {"id": {"gt": row["last_record_id"] or 0}}
+    where = {"and": [row["segment"], after]} if row["segment"] else after
+    page = store.list(row["entity"], where=where, first=batch, conn=conn)
+    if not page.records:
+        return _expanded(conn, row, now)
+    loader = Loader(conn, store)
+    known = set(conn.execute(sa.select(_r.record_id).where(
+        _r.broadcast_id == row["id"], _r.record_id.in_([r["id"] for r in page.records]))).scalars())
+    fresh = [RecordView(loader, row["entity"], r) for r in page.records if r["id"] not in known]
+    queued, skipped = _recipients(conn, row, fresh, now)
+    conn.execute(sa.update(broadcasts).where(_b.id == row["id"]).values(
+        status=EXPANDING, last_record_id=page.records[-1]["id"], recipients=_b.recipients + len(fresh),
+        skipped=_b.skipped + skipped, updated_at=now))
+    write_log(conn, row["workspace"], None, now, "broadcast expanded",
+              {"broadcast": row["id"], "recipients": len(fresh), "queued": queued, "skipped": skipped})
+    return len(page.records)
+
+
+def _expanded(conn: Connection, row: Mapping[Any, Any], now: datetime) -> int:
+    """Every recipient is known: sending (or done at once when none is waiting)."""
+    waiting = _waiting(conn, row["id"])
+    status = SENDING if waiting else DONE
+    conn.execute(sa.update(broadcasts).where(_b.id == row["id"]).values(
+        status=status, updated_at=now, finished_at=None if waiting else now))
+    if not waiting:
+        write_log(conn, row["workspace"], None, now, "broadcast done", {"broadcast": row["id"]})
+    return 1
+
+
+def _give_up(conn: Connection, row: Mapping[Any, Any], now: datetime, why: str) -> None:
+    conn.execute(sa.update(broadcasts).where(_b.id == row["id"]).values(
+        status=FAILED, error=why, updated_at=now, finished_at=now))
+    write_log(conn, row["workspace"], None, now, "broadcast failed", {"broadcast": row["id"], "error": why})
+
+
+def _recipients(conn: Connection, row: Mapping[Any, Any], records: Sequence[RecordView],
+                now: datetime) -> tuple[int, int]:
+    """Write a recipient row per record, a Message row per one with an address; (queued, skipped)."""
+    people: list[dict[str, Any]] = []
+    mails: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
+    for record in records:
+        record_id = int(record["id"])
+        reason, message = _message_for(row, record, now)
+        people.append({"workspace": row["workspace"], "broadcast_id": row["id"], "record_id": record_id,
+                       "status": "skipped" if reason else "queued", "reason": reason, "attempts": 0,
+                       "next_at": None if reason else now, "updated_at": now})
+        if message is not None:
+            mails.append({**message, "workspace": row["workspace"], "entity": row["entity"],
+                          "record_id": record_id, "idempotency_key": message_key(row["id"], record_id),
+                          "status": "queued", "created_at": now})
+        notes.append({"workspace": row["workspace"], "instance_id": None, "at": now,
+                      "kind": "broadcast skipped" if reason else "message",
+                      "detail": _note(row, record_id, reason, message)})
+    if people:
+        conn.execute(sa.insert(broadcast_recipients), people)
+    if mails:
+        conn.execute(sa.insert(messages), mails)
+    if notes:
+        conn.execute(sa.insert(wf_log), notes)
+    return len(mails), len(people) - len(mails)
+
+
+def _note(row: Mapping[Any, Any], record_id: int, reason: str | None,
+          message: Mapping[str, Any] | None) -> dict[str, Any]:
+    detail: dict[str, Any] = {"broadcast": row["id"], "entity": row["entity"], "record_id": record_id}
+    if reason:
+        return {**detail, "reason": reason}
+    assert message is not None
+    return {**detail, "channel": row["channel"], "to": message["recipient"], "subject": message["subject"]}
+
+
+def _message_for(row: Mapping[Any, Any], record: RecordView,
+                 now: datetime) -> tuple[str | None, dict[str, Any] | None]:
+    """(why the record is skipped, None) or (None, the Message row's values)."""
+    opt_out = row["opt_out_field"]
+    if opt_out and bool(record.get(opt_out)):
+        return f"opted out ({opt_out})", None
+    ctx = dsl.EvalContext(now=now, record=record)
+    try:
+        to = compiled(row["recipient_field"])(ctx)
+        if to is None or not str(to).strip():
+            return f"no address in {row['recipient_field']}", None
+        subject = compiled(craft_string(row["subject"]))(ctx) if row["subject"] is not None else None
+        body = compiled(craft_string(row["body"]))(ctx)
+    except dsl.CraftRuntimeError as exc:
+        return f"the message could not be written: {exc}", None
+    return None, {"channel": row["channel"], "recipient": str(to).strip()[:500],
+                  "subject": None if subject is None else str(subject)[:500], "body": str(body)}
+
+
+def _waiting(conn: Connection, broadcast_id: int) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(broadcast_recipients).where(
+        _r.broadcast_id == broadcast_id, _r.status == "queued")).scalar_one())
+
+
+# ---- delivery -------------------------------------------------------------------------------------
+
+def deliver_due(runtime: Runtime, limit: int = DELIVER_BATCH) -> int:
+    """Claim and deliver up to ``limit`` due recipients; returns how many were claimed."""
+    claimed, lease = _claim(runtime, limit)
+    if not claimed:
+        return 0
+    config = _delivery_config(runtime)
+    started, budget = time.monotonic(), runtime.config.lease_seconds / 2
+    for index, (recipient_id, outgoing) in enumerate(claimed):
+        if time.monotonic() - started > budget:  # keep well inside the lease: give the rest back
+            _release(runtime, [r for r, _ in claimed[index:]], lease)
+            break
+        try:
+            status: str = deliver(outgoing, config) if outgoing is not None else "sent"
+            error: WorkflowError | None = None
+        except WorkflowError as exc:
+            status, error = "failed", exc
+        _mark(runtime, recipient_id, lease, status, error)
+    return len(claimed)
+
+
+def _delivery_config(runtime: Runtime) -> DeliveryConfig:
+    cfg = runtime.config
+    return DeliveryConfig(smtp_url=cfg.smtp_url, mail_from=cfg.mail_from, sms_url=cfg.sms_url,
+                          whatsapp_url=cfg.whatsapp_url)
+
+
+def _claim(runtime: Runtime, limit: int) -> tuple[list[tuple[int, OutgoingMessage | None]], str]:
+    """Lease due recipients; each with its message (None when it was handed over before a crash)."""
+    lease, now = uuid.uuid4().hex, runtime.clock.now()
+    with write_transaction(runtime.engine) as conn:
+        due = sa.select(_r.id, _r.workspace, _r.broadcast_id, _r.record_id).where(
+            _r.next_at <= now, _r.status == "queued")
+        if runtime.workspace is not None:
+            due = due.where(_r.workspace == runtime.workspace)
+        rows = conn.execute(due.order_by(_r.next_at).limit(limit).with_for_update(skip_locked=True)).all()
+        if not rows:
+            return [], lease
+        conn.execute(sa.update(broadcast_recipients).where(_r.id.in_([r.id for r in rows])).values(
+            lease=lease, next_at=now + runtime.config.lease))
+        keys = {message_key(r.broadcast_id, r.record_id): r for r in rows}
+        stored = {m["idempotency_key"]: m for m in conn.execute(sa.select(messages).where(
+            _m.workspace.in_({r.workspace for r in rows}), _m.idempotency_key.in_(list(keys)))).mappings()}
+    return [(r.id, _outgoing(stored.get(key))) for key, r in keys.items()], lease
+
+
+def _outgoing(message: Mapping[Any, Any] | None) -> OutgoingMessage | None:
+    if message is None or message["status"] != "queued":
+        return None
+    return OutgoingMessage(channel=message["channel"], to=message["recipient"], subject=message["subject"],
+                           body=message["body"], idempotency_key=message["idempotency_key"])
+
+
+def _release(runtime: Runtime, recipient_ids: list[int], lease: str) -> None:
+    with write_transaction(runtime.engine) as conn:
+        conn.execute(sa.update(broadcast_recipients).where(_r.id.in_(recipient_ids), _r.lease == lease)
+                     .values(lease=None, next_at=runtime.clock.now()))
+
+
+def _mark(runtime: Runtime, recipient_id: int, lease: str, status: str, error: WorkflowError | None) -> None:
+    """Record one delivery's outcome with the message and the broadcast's counts (one transaction)."""
+    now = runtime.clock.now()
+    with write_transaction(runtime.engine) as conn:
+        row = conn.execute(sa.select(broadcast_recipients).where(
+            _r.id == recipient_id, _r.lease == lease)).mappings().first()
+        if row is None:
+            return  # our lease ran out and another runner took the row over
+        key = message_key(row["broadcast_id"], row["record_id"])
+        if error is not None and error.retryable and row["attempts"] + 1 < runtime.config.max_attempts:
+            conn.execute(sa.update(broadcast_recipients).where(_r.id == recipient_id).values(
+                attempts=row["attempts"] + 1, reason=str(error), lease=None, updated_at=now,
+                next_at=step_retry_at(now, row["attempts"] + 1)))
+            return
+        final = "failed" if error is not None else status
+        conn.execute(sa.update(broadcast_recipients).where(_r.id == recipient_id).values(
+            status=final, reason=None if error is None else str(error), lease=None, next_at=None,
+            attempts=row["attempts"] + (error is not None), updated_at=now))
+        conn.execute(sa.update(messages).where(_m.workspace == row["workspace"], _m.idempotency_key == key,
+                                               _m.status == "queued").values(status=final))
+        _count(conn, row, final, now, error)
+
+
+def _count(conn: Connection, row: Mapping[Any, Any], final: str, now: datetime,
+           error: WorkflowError | None) -> None:
+    """Add the outcome to the broadcast (locking its row), and close it when nothing is left queued."""
+    counter = _b.failed if final == "failed" else _b.sent
+    conn.execute(sa.update(broadcasts).where(_b.id == row["broadcast_id"]).values(
+        {counter: counter + 1, _b.updated_at: now}))
+    if error is not None:
+        write_log(conn, row["workspace"], None, now, "broadcast message failed",
+                  {"broadcast": row["broadcast_id"], "record_id": row["record_id"], "error": str(error)})
+    if _waiting(conn, row["broadcast_id"]) == 0:
+        done = conn.execute(sa.update(broadcasts).where(_b.id == row["broadcast_id"], _b.status == SENDING)
+                            .values(status=DONE, finished_at=now)).rowcount
+        if done:
+            write_log(conn, row["workspace"], None, now, "broadcast done", {"broadcast": row["broadcast_id"]})
