@@ -1,36 +1,84 @@
-"""Every scenario under examples/*/scenarios/ passes through ``stagecraft simulate`` (exit 0), and the
-spec-language scenarios together exercise every automation and process of the language spec: the
-examples behave as their comments say, and a change that breaks one turns this red."""
+"""Every example blueprint under examples/ checks clean, every scenario under examples/*/scenarios/
+passes through ``stagecraft simulate`` (exit 0), and the spec-language scenarios together exercise
+every automation and process of the language spec: the examples behave as their comments say, and
+a change that breaks one turns this red.  New examples are picked up by their folder alone."""
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from api.cli import app
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 SCENARIOS = sorted(EXAMPLES.glob("*/scenarios/*.yaml"))
+BLUEPRINTS = sorted(p.parent for p in EXAMPLES.glob("*/blueprint.yaml"))
 SPEC_LANGUAGE = EXAMPLES / "spec-language"
 _DEFINITION = re.compile(r'^(?:automation|process) "([^"]+)"', re.MULTILINE)
 
 
+def _simulate(scenario: Path) -> subprocess.CompletedProcess[str]:
+    """One scenario in its own process, as a consultant runs it.
+
+    Not in-process: compiled plans are cached per (workspace, version), and every throwaway database
+    of a simulation is workspace "sim" version 1, so a second simulation in one process reads the
+    first one's plans (test_two_simulations_in_one_process_agree).
+    """
+    command = [sys.executable, "-m", "api.cli", "simulate", str(scenario.parent.parent),
+               "--scenario", str(scenario), "--json"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
 @functools.cache
-def _simulated(scenario: Path) -> Result:
-    """The scenario's run, once per session (two tests read it)."""
-    blueprint = scenario.parent.parent
-    return CliRunner().invoke(app, ["simulate", str(blueprint), "--scenario", str(scenario), "--json"])
+def _simulations() -> dict[Path, subprocess.CompletedProcess[str]]:
+    """Every scenario's run, once per session and side by side (each costs an interpreter start)."""
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        return dict(zip(SCENARIOS, pool.map(_simulate, SCENARIOS), strict=True))
+
+
+def _simulated(scenario: Path) -> subprocess.CompletedProcess[str]:
+    return _simulations()[scenario]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[f"{p.parent.parent.name}/{p.name}" for p in SCENARIOS])
 def test_example_scenario_passes(scenario: Path) -> None:
     result = _simulated(scenario)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="known bug: metamodel/records/query.py caches entity plans under "
+                   "(workspace, version, dialect), not per database, and forget_tables leaves them; "
+                   "remove this mark when it is fixed (and the subprocess in _simulated may go)")
+def test_two_simulations_in_one_process_agree() -> None:
+    runner = CliRunner()
+    first = runner.invoke(app, ["simulate", str(SPEC_LANGUAGE), "--scenario",
+                                str(SPEC_LANGUAGE / "scenarios" / "intake.yaml")])
+    store = EXAMPLES / "online-store"
+    second = runner.invoke(app, ["simulate", str(store), "--scenario",
+                                 str(store / "scenarios" / "order-intake.yaml")])
+    assert (first.exit_code, second.exit_code) == (0, 0), second.output
+
+
+@pytest.mark.parametrize("blueprint", BLUEPRINTS, ids=[p.name for p in BLUEPRINTS])
+def test_example_blueprint_checks_clean(blueprint: Path) -> None:
+    result = CliRunner().invoke(app, ["check", str(blueprint)])
     assert result.exit_code == 0, result.output
+    assert "no problems" in result.output
+
+
+def test_every_example_with_automations_has_scenarios() -> None:
+    """A blueprint shipping .craft files ships the scenarios that show they work."""
+    untested = [p.name for p in BLUEPRINTS if any(p.rglob("*.craft")) and not any(p.glob("scenarios/*.yaml"))]
+    assert untested == []
 
 
 def test_the_cli_spec_scenario_is_an_example() -> None:
