@@ -1,0 +1,52 @@
+"""Errors of imports and exports: a file refused as a whole, and one row refused on its own.
+
+A refused file (``ImportRefused``) stops before any row is written: its columns
+do not fit the entity, it is not CSV or XLSX, it cannot be decoded.  A refused
+row (``RowError``) is not an exception at all: it is reported with its place in
+the file while the other rows go on, because an import of 10,000 rows must not
+fail for one bad e-mail address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from metamodel.errors import MetamodelError, Place
+
+UNREADABLE = "MM.E601"
+UNSUPPORTED_FORMAT = "MM.E602"
+NO_HEADER = "MM.E603"
+UNKNOWN_COLUMNS = "MM.E604"
+BAD_MAPPING = "MM.E605"
+BAD_KEY = "MM.E606"
+DUPLICATE_COLUMNS = "MM.E607"
+BAD_EXPORT = "MM.E608"
+FORBIDDEN_COLUMNS = "MM.E609"
+
+
+class ImportRefused(MetamodelError):
+    """The file as a whole cannot be imported (or exported); nothing was written."""
+
+    code = UNREADABLE
+
+    def __init__(self, code: str, message: str, *, file: str = "", line: int = 0, hint: str = "") -> None:
+        super().__init__(message, code=code, place=Place(file=file, line=line), hint=hint)
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """One reason a row was not imported: its row number as the file shows it, the column, why.
+
+    ``row`` is the CSV line (a quoted value spanning lines: the line it starts
+    on) or the Excel row; ``column`` is the header text ("" when the reason is
+    about the whole row).
+    """
+
+    row: int
+    column: str
+    reason: str
+
+    def line(self, file: str) -> str:
+        """``FILE:ROW: column: reason`` — the CLI's one line per problem."""
+        where = f"{self.column}: " if self.column else ""
+        return f"{file}:{self.row}: {where}{self.reason}"

@@ -1,0 +1,272 @@
+"""Importing a CSV or XLSX file into an entity: create or upsert row by row, keep the good rows.
+
+Each row is written through ``RecordStore`` (the same validation, history,
+stage history and outbox events as every API write) inside a SAVEPOINT of
+its own, so a refused row leaves nothing behind while the rows around it are
+kept.  Rows are committed in batches: one transaction per row would cost a
+disk flush per row, and a batch bounds both memory and how long the write lock
+is held.  A row's problems are reported with its row number as the file shows
+it and the column they are about, every problem of the row at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import IO, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from metamodel.db import write_transaction
+from metamodel.definitions import FieldType
+from metamodel.errors import (
+    InvalidQuery,
+    MetadataChanged,
+    MetamodelError,
+    NotFound,
+    Place,
+    UnknownStage,
+    ValidationFailed,
+    VersionConflict,
+)
+from metamodel.imports.convert import BLANK, CellInvalid, convert_cell
+from metamodel.imports.errors import FORBIDDEN_COLUMNS, ImportRefused, RowError
+from metamodel.imports.mapping import ID, Column, ColumnMap, map_columns
+from metamodel.imports.readers import Table, open_table
+from metamodel.records import Actor, RecordStore
+
+Progress = Callable[[int, int | None], None]
+Hidden = frozenset[tuple[str, str]]
+_LOOKUP_CACHE_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to import: the upsert key, explicit column mapping, and what the caller may not touch.
+
+    ``hidden`` holds (entity, field) pairs the caller may not see or set (a role's
+    ``hide_fields``); ``scope`` narrows which records an upsert may find (``records: own``).
+    """
+
+    key: str | None = None
+    mapping: Mapping[str, str] = field(default_factory=dict)
+    ignore_unknown: bool = False
+    dry_run: bool = False
+    batch_size: int = 200
+    max_errors: int = 1000
+    hidden: Hidden = frozenset()
+    scope: Mapping[str, Any] | None = None
+
+
+@dataclass
+class ImportSummary:
+    """What an import did: counts, the row errors (the first ``max_errors``), skipped columns."""
+
+    file: str
+    entity: str
+    dry_run: bool = False
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    errors_not_listed: int = 0
+    skipped_columns: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def rows(self) -> int:
+        return self.created + self.updated + self.unchanged + self.failed
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON answer of the API (and ``--json`` of the CLI)."""
+        return {"file": self.file, "entity": self.entity, "dryRun": self.dry_run, "rows": self.rows,
+                "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
+                "failed": self.failed, "errorsNotListed": self.errors_not_listed,
+                "errors": [{"row": e.row, "column": e.column, "reason": e.reason} for e in self.errors],
+                "skippedColumns": [{"column": c, "reason": r} for c, r in self.skipped_columns]}
+
+
+def import_records(store: RecordStore, entity: str, source: IO[bytes], file_name: str,
+                   options: ImportOptions | None = None, *, actor: Actor | None = None,
+                   progress: Progress | None = None) -> ImportSummary:
+    """Import ``source`` (a seekable binary file named ``file_name``) into ``entity``.
+
+    Raises ``ImportRefused`` (nothing written) when the file or its columns do
+    not fit; row problems are in the summary, and the good rows are kept.
+    """
+    opts = options or ImportOptions()
+    table = open_table(source, file_name)
+    try:
+        try:
+            columns = map_columns(store.meta, entity, table.header, mapping=opts.mapping, key=opts.key,
+                                  ignore_unknown=opts.ignore_unknown)
+            _refuse_hidden(entity, columns, opts.hidden)
+        except ImportRefused as exc:
+            exc.place = Place(file=file_name, line=1)  # every column problem is about the header line
+            raise
+        summary = ImportSummary(file_name, entity, opts.dry_run, skipped_columns=columns.skipped)
+        _run(_Rows(store, entity, columns, opts, summary, actor, len(table.header)), table, opts, progress)
+        return summary
+    finally:
+        table.close()
+
+
+def _refuse_hidden(entity: str, columns: ColumnMap, hidden: Hidden) -> None:
+    names = sorted(c.header for c in columns.columns if (entity, c.field) in hidden)
+    if names:
+        raise ImportRefused(FORBIDDEN_COLUMNS, f"your role may not set {', '.join(names)} of {entity} "
+                            "records", hint="leave those columns out of the file")
+
+
+def _run(rows: _Rows, table: Table, opts: ImportOptions, progress: Progress | None) -> None:
+    """Batches of rows, each in one transaction (rolled back whole on a dry run)."""
+    done = 0
+    while batch := list(islice(table.rows, max(1, opts.batch_size))):
+        with write_transaction(rows.store.engine) as conn:
+            for number, cells in batch:
+                rows.run(conn, number, cells)
+            if opts.dry_run:
+                conn.get_transaction().rollback()  # type: ignore[union-attr]
+        done += len(batch)
+        if progress is not None:
+            progress(done, None if table.total is None else max(table.total, done))
+
+
+class _Rows:
+    """Imports one row at a time into an open transaction, counting into the summary."""
+
+    def __init__(self, store: RecordStore, entity: str, columns: ColumnMap, opts: ImportOptions,
+                 summary: ImportSummary, actor: Actor | None, width: int) -> None:
+        self.store, self.entity, self.columns, self.opts = store, entity, columns, opts
+        self.summary, self.actor, self.width = summary, actor, width
+        self.found: dict[tuple[str, str, Any], int] = {}
+
+    def run(self, conn: Connection, number: int, cells: list[Any]) -> None:
+        savepoint = conn.begin_nested()
+        try:
+            outcome, problems = self._row(conn, cells)
+        except sa.exc.DBAPIError as exc:  # a statement the checks let through: this row only
+            outcome, problems = "", {"": f"the database refused the row: {_first_line(exc)}"}
+        except BaseException:
+            savepoint.rollback()
+            raise
+        if problems:
+            savepoint.rollback()
+            self._failed(number, problems)
+            return
+        savepoint.commit()
+        setattr(self.summary, outcome, getattr(self.summary, outcome) + 1)
+
+    def _failed(self, number: int, problems: Mapping[str, str]) -> None:
+        self.summary.failed += 1
+        for column, reason in problems.items():
+            if len(self.summary.errors) < self.opts.max_errors:
+                self.summary.errors.append(RowError(number, column, reason))
+            else:
+                self.summary.errors_not_listed += 1
+
+    def _row(self, conn: Connection, cells: list[Any]) -> tuple[str, dict[str, str]]:
+        """("created" | "updated" | "unchanged", problems by column header)."""
+        problems: dict[str, str] = {}
+        if any(not _empty(c) for c in cells[self.width:]):
+            problems[""] = "has more cells than the header has columns"
+        values = self._values(conn, cells, problems)
+        key_value = self._key_value(cells, values, problems)
+        try:
+            outcome = self._write(conn, values, key_value)
+        except ValidationFailed as exc:
+            problems.update((self.columns.header_of(f) if f else "", r) for f, r in exc.fields.items())
+            return "", problems
+        except MetadataChanged:
+            raise
+        except UnknownStage as exc:
+            about = "pipeline" if "has no pipeline" in exc.message else "stage"
+            problems[self.columns.header_of(about)] = exc.message
+            return "", problems
+        except (NotFound, VersionConflict, InvalidQuery) as exc:
+            problems[self.columns.key.header if self.columns.key else ""] = exc.message
+            return "", problems
+        return outcome, problems
+
+    def _values(self, conn: Connection, cells: list[Any], problems: dict[str, str]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for column in self.columns.columns:
+            raw = cells[column.index] if column.index < len(cells) else None
+            try:
+                value = convert_cell(column.type, raw)
+                if value is not BLANK and column.lookup is not None:
+                    value = self._lookup(conn, column, value)
+            except CellInvalid as exc:
+                problems[column.header] = str(exc)
+                continue
+            values[column.field] = value
+        return values
+
+    def _key_value(self, cells: list[Any], values: dict[str, Any], problems: dict[str, str]) -> Any:
+        key = self.columns.key
+        if key is None:
+            return BLANK
+        if key.field != ID:
+            return values.get(key.field, BLANK)
+        raw = cells[key.index] if key.index < len(cells) else None
+        value = convert_cell(FieldType.INTEGER, raw)
+        if value is not BLANK and not isinstance(value, int):
+            problems[key.header] = "must be the id of a record"
+        return value
+
+    def _write(self, conn: Connection, values: dict[str, Any], key_value: Any) -> str:
+        """Create, or — when the key finds a live record — update it; nothing at all after a problem."""
+        existing = None if key_value is BLANK else self._existing(conn, key_value)
+        if existing is None:
+            self.store.create(self.entity, {k: v for k, v in values.items() if v is not BLANK},
+                              actor=self.actor, conn=conn)
+            return "created"
+        changes = {k: None if v is BLANK else v for k, v in values.items()}
+        record = self.store.update(self.entity, existing["id"], changes, actor=self.actor, conn=conn)
+        return "unchanged" if record["version"] == existing["version"] else "updated"
+
+    def _existing(self, conn: Connection, key_value: Any) -> dict[str, Any] | None:
+        assert self.columns.key is not None
+        where: dict[str, Any] = {self.columns.key.field: {"eq": key_value}}
+        if self.opts.scope:
+            where = {"and": [where, dict(self.opts.scope)]}
+        page = self.store.list(self.entity, where=where, first=1, hidden=self.opts.hidden, conn=conn)
+        return page.records[0] if page.records else None
+
+    def _lookup(self, conn: Connection, column: Column, value: Any) -> Any:
+        """The id(s) of the target record(s) whose ``column.lookup`` field holds the cell's value(s)."""
+        if isinstance(value, list):
+            return [self._find(conn, column, item) for item in value]
+        return self._find(conn, column, value)
+
+    def _find(self, conn: Connection, column: Column, raw: Any) -> int:
+        assert column.target is not None and column.lookup is not None
+        target = self.store.meta.blueprint.get_entity(column.target)
+        value = convert_cell(target.get_field(column.lookup).type, raw)
+        cache_key = (column.target, column.lookup, repr(value))
+        if cache_key in self.found:
+            return self.found[cache_key]
+        try:
+            page = self.store.list(column.target, where={column.lookup: {"eq": value}}, first=2,
+                                   hidden=self.opts.hidden, conn=conn)
+        except MetamodelError as exc:
+            raise CellInvalid(exc.message) from None
+        if len(page.records) != 1:
+            what = "no" if not page.records else "more than one"
+            raise CellInvalid(f'{what} {column.target} with {column.lookup} "{raw}"')
+        if len(self.found) >= _LOOKUP_CACHE_LIMIT:
+            self.found.clear()
+        found: int = page.records[0]["id"]
+        self.found[cache_key] = found
+        return found
+
+
+def _empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _first_line(exc: sa.exc.DBAPIError) -> str:
+    text = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
