@@ -150,11 +150,17 @@ def kill_and_restart(workers: Workers, engine: Engine, workspace: str, rng: rand
     workers.start()
 
 
-def wait_until_all_done(workers: Workers, engine: Engine, workspace: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while statuses(engine, workspace)["done"] < RUNS:
-        if time.monotonic() > deadline:
-            pytest.fail(f"runs still not done: {dict(statuses(engine, workspace))}\n{workers.tail()}")
+def wait_until_all_done(workers: Workers, engine: Engine, workspace: str, stall: float = 45.0) -> None:
+    """Until every run is done; fails when no run finished for ``stall`` seconds (a busy machine is
+    slow, not stuck, so the bound is on progress rather than on the total)."""
+    done, deadline = -1, 0.0
+    while done < RUNS:
+        now_done = statuses(engine, workspace)["done"]
+        if now_done > done:
+            done, deadline = now_done, time.monotonic() + stall
+        elif time.monotonic() > deadline:
+            pytest.fail(f"no run finished for {stall:.0f} s: {dict(statuses(engine, workspace))}\n"
+                        f"{workers.tail()}")
         time.sleep(0.2)
 
 
@@ -167,7 +173,7 @@ def keys_by_run(keys: set[str]) -> dict[int, set[str]]:
 
 
 @pytest.mark.postgres
-@pytest.mark.timeout(150)
+@pytest.mark.timeout(420)
 def test_every_run_hands_each_message_over_under_one_key_through_kills(
         crash_db: str, broker_url: str, smtp_server: SmtpServer, receiver: Receiver, workspace: str,
         tmp_path: Path) -> None:
