@@ -97,10 +97,14 @@ def get_task(engine: Engine, workspace: str, task_id: int) -> TaskRow:
 
 
 def list_messages(engine: Engine, workspace: str, *, entity: str | None = None, record_id: int | None = None,
-                  limit: int = 50) -> list[dict[str, Any]]:
-    """Messages sent (or queued) in ``workspace``, newest first, optionally about one record."""
+                  entities: Sequence[str] | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """Messages sent (or queued) in ``workspace``, newest first, optionally about one record.
+
+    ``entities`` keeps the messages about records of those entities (a role's readable ones) in the
+    same one statement; None keeps every message, also those about no record.
+    """
     m = messages.c
-    query = sa.select(messages).where(m.workspace == workspace)
+    query = sa.select(messages).where(m.workspace == workspace, _within(m.entity, entities))
     if entity is not None:
         query = query.where(m.entity == entity)
     if record_id is not None:

@@ -4,9 +4,9 @@ Why they sit beside the generated entity lists: tasks, runs and the change histo
 rows, not blueprint entities, yet a manager's task list or an admin's failed runs are read the same
 way.  They go through the lower layers' readers (``workflow.list_tasks``/``list_runs``,
 ``metamodel.records.history_reader``), one bounded statement each, and show only what the role may
-read: rows about entities it may read, and no change of a field hidden from it.  ``messages`` asks
-the reader once per readable entity when the role may not read them all (bounded by the metadata,
-not by the rows); ``users`` shows everyone to an admin and the active users to other roles.
+read: rows about entities it may read, and no change of a field hidden from it (``messages`` too:
+one statement filtered by the readable entities); ``users`` shows everyone to an admin and the
+active users to other roles.
 """
 
 from __future__ import annotations
@@ -101,8 +101,8 @@ class MessageRef:
                    row["status"], row["entity"], row["record_id"], row["created_at"])
 
 
-def _message_entities(ctx: GraphQLContext, entity: str | None, record_id: str | None) -> list[str | None]:
-    """The entities to read messages about ([None]: all, for an admin), after the role's checks."""
+def _message_entities(ctx: GraphQLContext, entity: str | None, record_id: str | None) -> list[str] | None:
+    """The entities to read messages about (None: all, for an admin; []: none), after the role's checks."""
     if entity is not None and ctx.meta.blueprint.find_entity(entity) is None:
         raise ApiError(VALIDATION_FAILED, f'there is no entity "{entity}"',
                        fields={"entity": f'there is no entity "{entity}"'})
@@ -114,20 +114,19 @@ def _message_entities(ctx: GraphQLContext, entity: str | None, record_id: str | 
         ctx.get(entity, record_id)
     if entity is not None:
         return [entity]
-    entities = readable(ctx.meta, ctx.access)
-    return [None] if entities is None else list(entities)
+    return readable(ctx.meta, ctx.access)
 
 
 def _messages(_root: Any, ctx: GraphQLContext, *, record_id: str | None, entity: str | None,
               first: int) -> list[MessageRef]:
-    """Messages about records of entities the role may read, newest first."""
+    """Messages about records of entities the role may read, newest first (one statement)."""
     number = None if record_id is None else record_number(entity or "Record", record_id)
-    rows: list[dict[str, Any]] = []
+    entities = _message_entities(ctx, entity, record_id)
+    if entities == []:
+        return []
     with workflow_translated():
-        for name in _message_entities(ctx, entity, record_id):
-            rows += list_messages(ctx.engine, ctx.meta.workspace, entity=name, record_id=number, limit=first)
-    rows.sort(key=lambda r: r["id"], reverse=True)
-    return [MessageRef.of(r) for r in rows[:first]]
+        rows = list_messages(ctx.engine, ctx.meta.workspace, entities=entities, record_id=number, limit=first)
+    return [MessageRef.of(r) for r in rows]
 
 
 def _users(_root: Any, ctx: GraphQLContext, *, first: int) -> list[UserRow]:
