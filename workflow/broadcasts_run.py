@@ -35,7 +35,7 @@ from metamodel.records.store import RecordStore
 from metamodel.storage.catalog import find_workspace_meta
 from metamodel.storage.system_tables import broadcast_recipients, broadcasts, messages, wf_log
 from workflow.backoff import step_retry_at
-from workflow.broadcasts import DONE, EXPANDING, FAILED, QUEUED, SENDING
+from workflow.broadcasts import DONE, EXPANDING, FAILED, QUEUED, SENDING, BroadcastRow, get_broadcast
 from workflow.broadcasts_check import craft_string
 from workflow.delivery import DeliveryConfig, OutgoingMessage, deliver
 from workflow.errors import WorkflowError
@@ -59,6 +59,16 @@ def message_key(broadcast_id: int, record_id: int) -> str:
 def tick_broadcasts(runtime: Runtime, batch: int = EXPAND_BATCH) -> int:
     """One round of broadcast work (expansion, then delivery); returns how much was done."""
     return expand_next(runtime, batch) + deliver_due(runtime, DELIVER_BATCH)
+
+
+def run_broadcasts(runtime: Runtime, broadcast_id: int, max_rounds: int = 100_000) -> BroadcastRow:
+    """Do the broadcast work of ``runtime``'s workspace until none is due now (a command's ``--deliver``);
+    returns the broadcast as it then stands (retries whose time has not come stay for the runners)."""
+    workspace = runtime.workspace or ""
+    for _ in range(max_rounds):
+        if not tick_broadcasts(runtime):
+            break
+    return get_broadcast(runtime.engine, workspace, broadcast_id)
 
 
 # ---- expansion ------------------------------------------------------------------------------------
@@ -111,8 +121,14 @@ def _expanded(conn: Connection, row: Mapping[Any, Any], now: datetime) -> int:
     conn.execute(sa.update(broadcasts).where(_b.id == row["id"]).values(
         status=status, updated_at=now, finished_at=None if waiting else now))
     if not waiting:
-        write_log(conn, row["workspace"], None, now, "broadcast done", {"broadcast": row["id"]})
+        _log_done(conn, row["workspace"], row["id"], now)
     return 1
+
+
+def _log_done(conn: Connection, workspace: str, broadcast_id: int, now: datetime) -> None:
+    counts = conn.execute(sa.select(_b.entity, _b.recipients, _b.sent, _b.skipped, _b.failed).where(
+        _b.id == broadcast_id)).mappings().one()
+    write_log(conn, workspace, None, now, "broadcast done", {"broadcast": broadcast_id, **counts})
 
 
 def _give_up(conn: Connection, row: Mapping[Any, Any], now: datetime, why: str) -> None:
@@ -278,4 +294,4 @@ def _count(conn: Connection, row: Mapping[Any, Any], final: str, now: datetime,
         done = conn.execute(sa.update(broadcasts).where(_b.id == row["broadcast_id"], _b.status == SENDING)
                             .values(status=DONE, finished_at=now)).rowcount
         if done:
-            write_log(conn, row["workspace"], None, now, "broadcast done", {"broadcast": row["broadcast_id"]})
+            _log_done(conn, row["workspace"], row["broadcast_id"], now)
