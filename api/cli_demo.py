@@ -40,6 +40,9 @@ def demo(
     = 1600,
     token: Annotated[bool, typer.Option(
         help="Create an admin token and print it (once) when the demo is loaded.")] = True,
+    url: Annotated[str, typer.Option(
+        help="Where `stagecraft serve` will answer, for the lines that tell how to open the demo.")]
+    = "http://127.0.0.1:8000",
 ) -> None:
     """Create the demo workspace from examples/online-store with six months of sample data.
 
@@ -66,11 +69,11 @@ def demo(
         except DemoAlreadyLoaded as err:
             counts = ", ".join(f"{n:,} {e}" for e, n in err.counts.items())
             typer.echo(f'Workspace "{err.workspace}" is loaded already ({counts}): nothing changed.')
-            _how_to_open(err.workspace, None)
+            _how_to_open(url, err.workspace, None)
             return
         secret = _admin_token(engine, result.workspace) if token else None
     _summary(result, blueprint, seed)
-    _how_to_open(result.workspace, secret)
+    _how_to_open(url, result.workspace, secret)
 
 
 @contextmanager
@@ -110,10 +113,10 @@ def _summary(result: DemoResult, blueprint: Path, seed: int) -> None:
                "processed; new changes trigger automations as usual")
 
 
-def _how_to_open(workspace: str, secret: str | None) -> None:
+def _how_to_open(url: str, workspace: str, secret: str | None) -> None:
     typer.echo("Open it:")
     typer.echo("  stagecraft serve             # or: make run")
-    typer.echo(f"  GraphQL: http://127.0.0.1:8000/w/{workspace}/graphql (GraphiQL in a browser)")
+    typer.echo(f"  GraphQL: {url.rstrip('/')}/w/{workspace}/graphql (GraphiQL in a browser)")
     if secret is not None:
         typer.echo(f"  admin token (shown only this once): {secret}")
     typer.echo(f"  a new token: stagecraft token create --workspace {workspace} --role admin")

@@ -15,6 +15,7 @@ Only record changes are replayed: no message or task is made for the past (see `
 from __future__ import annotations
 
 import bisect
+import itertools
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ SPAN = timedelta(days=182)
 
 #: The path of an order: (chance of going on to the next stage, how long that takes, in hours).
 #: What does not go on stays (a cart) or is cancelled (an order or an awaited payment).
-_ORDERED = (0.55, 0.1, 8.0)
+_ORDERED = (0.42, 0.1, 8.0)
 _CONFIRMED = (0.92, 0.2, 24.0)
 _PAID = (0.82, 1.0, 120.0)
 _SOURCES = (("website", 55), ("marketplace", 20), ("phone", 10), ("referral", 15))
@@ -162,9 +163,9 @@ def _orders(rng: random.Random, count: int, signups: list[datetime], prices: lis
             start: datetime, end: datetime) -> list[_Order]:
     """Carts over the span, each from a customer who had signed up by then; a few buy often."""
     loyalty = [min(rng.paretovariate(2.0), 6.0) for _ in signups]
-    cumulative = [sum(loyalty[: i + 1]) for i in range(len(loyalty))]
+    cumulative = list(itertools.accumulate(loyalty))
     popularity = [1 / (i + 1) ** 0.8 for i in range(len(prices))]
-    moments = sorted(start + timedelta(days=1) + (end - start - timedelta(days=1)) * (rng.random() ** 0.8)
+    moments = sorted(start + timedelta(days=1) + (end - start - timedelta(days=1)) * (rng.random() ** 0.9)
                      for _ in range(count))
     orders = []
     for n, at in enumerate(moments):

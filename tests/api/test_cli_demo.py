@@ -104,3 +104,8 @@ def test_demo_help_names_its_options(runner: CliRunner) -> None:
     assert result.exit_code == 0
     for option in ("--workspace", "--blueprint", "--seed", "--orders", "--no-token"):
         assert option in result.output
+
+
+def test_demo_prints_the_url_it_is_told(runner: CliRunner, shop: list[str], workspace: str) -> None:
+    result = runner.invoke(app, [*shop, "--url", "http://0.0.0.0:9000/"])
+    assert f"http://0.0.0.0:9000/w/{workspace}/graphql" in result.output

@@ -48,9 +48,10 @@ def test_the_story_is_sorted_and_lies_in_the_six_months_before_the_end() -> None
 
 
 def test_orders_are_spread_over_the_months() -> None:
-    months = Counter((s.at.year, s.at.month) for s in story() if s.entity == "Order" and s.create)
-    assert len(months) >= 6
-    assert min(months.values()) >= 5
+    start = END - SPAN
+    months = Counter((s.at - start).days // 31 for s in story() if s.entity == "Order" and s.create)
+    assert set(months) == {0, 1, 2, 3, 4, 5}
+    assert min(months.values()) >= 10  # of 200: every month has business
 
 
 def test_orders_only_move_forward_through_the_pipeline() -> None:
@@ -64,7 +65,7 @@ def test_orders_stop_at_every_stage_and_some_are_cancelled() -> None:
     last = Counter(path[-1] for path in stage_paths(story(size=DemoSize.for_orders(1600))).values())
     assert set(last) >= {"cart", "paid", "repeat", "cancelled"}
     assert last["cart"] > last["cancelled"] > 0
-    assert 0.3 < last["cart"] / 1600 < 0.6  # many carts are abandoned
+    assert 0.4 < last["cart"] / 1600 < 0.75  # most carts are abandoned, as in any web shop
 
 
 def test_links_point_to_records_made_earlier() -> None:
