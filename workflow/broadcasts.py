@@ -26,13 +26,19 @@ from metamodel.db import write_transaction
 from metamodel.records.store import RecordStore
 from metamodel.storage.catalog import load_workspace_meta
 from metamodel.storage.system_tables import broadcasts
-from workflow.broadcasts_check import BroadcastInvalid, BroadcastSpec, check_broadcast
+from workflow.broadcasts_check import (
+    BroadcastForbidden,
+    BroadcastInvalid,
+    BroadcastSpec,
+    Hidden,
+    check_broadcast,
+)
 from workflow.errors import WorkflowError
 from workflow.instances import write_log
 from workflow.runtime import Runtime
 
-__all__ = ["BroadcastInvalid", "BroadcastNotFound", "BroadcastRow", "BroadcastSpec", "create_broadcast",
-           "get_broadcast", "list_broadcasts"]
+__all__ = ["BroadcastForbidden", "BroadcastInvalid", "BroadcastNotFound", "BroadcastRow", "BroadcastSpec",
+           "create_broadcast", "get_broadcast", "list_broadcasts"]
 
 QUEUED, EXPANDING, SENDING, DONE, FAILED = "queued", "expanding", "sending", "done", "failed"
 _b = broadcasts.c
@@ -82,11 +88,14 @@ def _row(values: Mapping[Any, Any]) -> BroadcastRow:
         created_at=values["created_at"], finished_at=values["finished_at"])
 
 
-def create_broadcast(runtime: Runtime, workspace: str, spec: BroadcastSpec,
-                     created_by: str | None = None) -> BroadcastRow:
-    """Check ``spec`` and queue it; :class:`BroadcastInvalid` (nothing saved) names every problem."""
+def create_broadcast(runtime: Runtime, workspace: str, spec: BroadcastSpec, created_by: str | None = None,
+                     *, hidden: Hidden = frozenset()) -> BroadcastRow:
+    """Check ``spec`` and queue it; :class:`BroadcastInvalid` (nothing saved) names every problem.
+
+    ``hidden``: (entity, field) pairs the caller may not see — naming one in the segment, the
+    address, the opt-out or a placeholder raises :class:`BroadcastForbidden`."""
     meta = load_workspace_meta(runtime.engine, workspace)
-    checked = check_broadcast(RecordStore(runtime.engine, meta, runtime.clock), spec)
+    checked = check_broadcast(RecordStore(runtime.engine, meta, runtime.clock), spec, hidden)
     now = runtime.clock.now()
     with write_transaction(runtime.engine) as conn:
         new_id = conn.execute(sa.insert(broadcasts).values(

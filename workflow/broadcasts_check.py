@@ -34,6 +34,20 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 _PATH = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*")
 
 
+Hidden = frozenset[tuple[str, str]]
+_PLACEHOLDER = re.compile(r"(?<!\{)\{\s*([A-Za-z_][A-Za-z0-9_.\s]*?)\s*\}")
+
+
+class BroadcastForbidden(WorkflowError):
+    """A broadcast naming fields hidden from the caller's role (in its segment, address or text)."""
+
+    code = "WF_BROADCAST_FORBIDDEN"
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(f"{place}: {reason}" for place, reason in self.problems))
+
+
 class BroadcastInvalid(WorkflowError):
     """A broadcast that cannot be sent; ``problems`` are (place, reason) pairs, every one found."""
 
@@ -90,14 +104,18 @@ def snake_where(where: Any) -> Any:
     return where
 
 
-def check_broadcast(store: RecordStore, spec: BroadcastSpec) -> CheckedBroadcast:
-    """The spec with its defaults, or :class:`BroadcastInvalid` naming every problem."""
+def check_broadcast(store: RecordStore, spec: BroadcastSpec,
+                    hidden: Hidden = frozenset()) -> CheckedBroadcast:
+    """The spec with its defaults, or :class:`BroadcastInvalid` naming every problem;
+    :class:`BroadcastForbidden` when it reads a field in ``hidden`` (entity, field) pairs."""
     problems: list[tuple[str, str]] = []
     entity = store.meta.blueprint.find_entity(spec.entity)
     if entity is None:
         names = [e.name for e in store.meta.blueprint.entities]
         hint = _suggest(spec.entity, names)
         raise BroadcastInvalid([("entity", f'there is no entity "{spec.entity}"{hint}')])
+    if hidden:
+        _refuse_hidden(store, entity.name, spec, hidden)
     if spec.channel not in CHANNELS:
         problems.append(("channel", f'unknown channel "{spec.channel}" (use email, sms or whatsapp)'))
     if not spec.body.strip():
@@ -204,3 +222,41 @@ def _part_at(parts: list[tuple[str, str]], col: int) -> str:
 
 def _worded(err: dsl.CraftError) -> str:
     return f"{err.code} {err.message}" + (f" — {err.hint}" if err.hint else "")
+
+
+def _refuse_hidden(store: RecordStore, entity: str, spec: BroadcastSpec, hidden: Hidden) -> None:
+    """Refuse a broadcast that would read, or send, what the role may not see."""
+    found: list[tuple[str, str]] = []
+    paths = [("to", spec.to or _default_address(store.meta.blueprint.get_entity(entity), spec.channel) or ""),
+             ("optOut", spec.opt_out or "")]
+    texts = (("subject", spec.subject or ""), ("body", spec.body))
+    paths += [(place, match.group(1)) for place, text in texts for match in _PLACEHOLDER.finditer(text)]
+    for place, path in paths:
+        shown = _hidden_on(store, entity, [part.strip() for part in path.split(".") if part.strip()], hidden)
+        if shown:
+            found.append((place, f"{shown} is not visible to you"))
+    if spec.where:
+        try:
+            store.count(entity, snake_where(dict(spec.where)), hidden=hidden)
+        except InvalidQuery as exc:
+            if exc.code == "FORBIDDEN":
+                place = exc.place.path or "where"
+                found.append((place, exc.message.removeprefix(f"{place}: ")))
+        except MetamodelError:
+            pass  # not a visibility problem: the checks that follow name it
+    if found:
+        raise BroadcastForbidden(found)
+
+
+def _hidden_on(store: RecordStore, entity: str, segments: list[str], hidden: Hidden) -> str | None:
+    """``Entity.field`` of the first hidden field a path reads through, or None."""
+    owner: str | None = entity
+    for name in segments:
+        if owner is None:
+            return None
+        if (owner, name) in hidden:
+            return f"{owner}.{name}"
+        found = store.meta.blueprint.find_entity(owner)
+        field = found.find_field(name) if found is not None else None
+        owner = field.to if field is not None and field.type is FieldType.REFERENCE else None
+    return None

@@ -154,6 +154,16 @@ def test_whole_entity_without_where_counts_every_record(make_runtime: MakeRuntim
 
 def test_camel_case_field_names_in_where_are_accepted(make_runtime: MakeRuntime) -> None:
     runtime = make_runtime()
+    store = RecordStore(runtime.engine, load_workspace_meta(runtime.engine, runtime.workspace or ""))
+    ann = store.list("Contact", where={"name": {"eq": "Ann"}}).records[0]
+    store.update("Contact", ann["id"], {"no_mail": True})
+    create_broadcast(runtime, runtime.workspace or "", email({"noMail": {"eq": True}}))
+    drain(runtime)
+    assert sent_to(runtime) == ["ann@example.com"]
+
+
+def test_a_segment_may_follow_references(make_runtime: MakeRuntime) -> None:
+    runtime = make_runtime()
     create_broadcast(runtime, runtime.workspace or "", email({"company": {"name": {"startsWith": "Ac"}},
                                                               "name": {"in": ["Bob"]}}))
     drain(runtime)
