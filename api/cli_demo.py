@@ -43,6 +43,10 @@ def demo(
     url: Annotated[str, typer.Option(
         help="Where `stagecraft serve` will answer, for the lines that tell how to open the demo.")]
     = "http://127.0.0.1:8000",
+    reset: Annotated[bool, typer.Option(
+        help="Delete the workspace's records (and their history, runs, tasks, messages) and load again.")]
+    = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before --reset deletes.")] = False,
 ) -> None:
     """Create the demo workspace from examples/online-store with six months of sample data.
 
@@ -51,7 +55,8 @@ def demo(
 
     No automation runs for this back-dated history; records created afterwards trigger them as usual.
 
-    On a workspace that already holds records it changes nothing and says so.
+    On a workspace that already holds records it changes nothing and says so; --reset deletes
+    them first (asking, unless --yes).
     """
     from metamodel.db import init_database
     from metamodel.demo import DemoAlreadyLoaded, load_demo
@@ -62,6 +67,8 @@ def demo(
                             "pass --blueprint PATH)")
     with open_engine(Settings.from_env()) as engine:
         init_database(engine)
+        if reset:
+            _reset(engine, blueprint, workspace, yes)
         try:
             with _progress_bar() as progress:
                 result = load_demo(engine, blueprint, workspace=workspace, seed=seed,
@@ -76,6 +83,24 @@ def demo(
     _how_to_open(url, result.workspace, secret)
 
 
+def _reset(engine: Engine, blueprint: Path, workspace: str | None, yes: bool) -> None:
+    """Empty the demo workspace first, after asking (unless --yes) when it holds records."""
+    from metamodel.blueprint import load_blueprint
+    from metamodel.demo import clear_records, existing_records
+
+    name = workspace or load_blueprint(blueprint).workspace
+    if name is None:
+        return  # the blueprint names no workspace: load_demo says so
+    counts = {e: n for e, n in existing_records(engine, name).items() if n}
+    if counts and not yes:
+        shown = ", ".join(f"{n:,} {e}" for e, n in counts.items())
+        typer.confirm(f'Delete every record of workspace "{name}" ({shown}) with its history, runs, tasks '
+                      "and messages?", abort=True)
+    clear_records(engine, name)
+    if counts:
+        typer.echo(f'Workspace "{name}": its records are deleted; loading the demo again.')
+
+
 @contextmanager
 def _progress_bar() -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar on stderr while the records are written (nothing when not a terminal)."""
@@ -83,12 +108,14 @@ def _progress_bar() -> Iterator[Callable[[int, int], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     console = Console(stderr=True)
-    with Progress(TextColumn("[bold]Writing six months of orders"), BarColumn(), MofNCompleteColumn(),
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("writes"), TimeRemainingColumn(), console=console, transient=True,
                   disable=not console.is_terminal) as bar:
-        task = bar.add_task("demo", total=None)
+        task = bar.add_task("Applying the blueprint", total=None)
 
         def advance(done: int, total: int) -> None:
+            if done == 1:
+                bar.update(task, description="Writing six months of orders")
             if done == 1 or done == total or done % 50 == 0:
                 bar.update(task, completed=done, total=total)
 

@@ -34,6 +34,7 @@ from metamodel.errors import MetamodelError, Place
 from metamodel.migrate import apply_blueprint_path
 from metamodel.records import Actor, RecordStore
 from metamodel.storage.catalog import WorkspaceMeta, find_workspace_meta
+from metamodel.storage.system_tables import metadata as system_metadata
 from metamodel.storage.system_tables import outbox, users
 
 #: What the story writes: entity -> fields it sets (the blueprint must have them all).
@@ -89,6 +90,31 @@ def existing_records(engine: Engine, workspace: str) -> dict[str, int]:
             return {}
         store = RecordStore(engine, meta)
         return {e.name: store.count(e.name, conn=conn) for e in meta.blueprint.entities}
+
+
+#: Platform tables a reset keeps: the workspace, its metadata and compiled plans, users and tokens.
+_KEPT = frozenset({"sc_workspaces", "sc_metadata_versions", "sc_wf_plans", "sc_users", "sc_api_tokens"})
+
+
+def clear_records(engine: Engine, workspace: str) -> dict[str, int]:
+    """Delete every record of ``workspace`` and what happened to them, for ``demo --reset``.
+
+    One transaction: the entity tables (junctions first), then the workspace's rows in every
+    platform table except ``_KEPT`` — history, stage history, outbox, runs, timers, tasks,
+    messages, notes, broadcasts.  Returns the live records per entity that were there; a
+    workspace that was never applied is left alone (``{}``).
+    """
+    counts = existing_records(engine, workspace)
+    with write_transaction(engine) as conn:
+        meta = find_workspace_meta(conn, workspace)
+        if meta is None:
+            return {}
+        for table in reversed(meta.tables.metadata.sorted_tables):
+            conn.execute(table.delete())
+        for table in system_metadata.sorted_tables:
+            if table.name not in _KEPT and "workspace" in table.c:
+                conn.execute(table.delete().where(table.c.workspace == workspace))
+    return counts
 
 
 def load_demo(engine: Engine, path: str | Path, *, workspace: str | None = None, seed: int = 7,

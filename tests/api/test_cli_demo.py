@@ -109,3 +109,21 @@ def test_demo_help_names_its_options(runner: CliRunner) -> None:
 def test_demo_prints_the_url_it_is_told(runner: CliRunner, shop: list[str], workspace: str) -> None:
     result = runner.invoke(app, [*shop, "--url", "http://0.0.0.0:9000/"])
     assert f"http://0.0.0.0:9000/w/{workspace}/graphql" in result.output
+
+
+def test_demo_reset_deletes_the_records_and_loads_again(runner: CliRunner, shop: list[str],
+                                                        workspace: str) -> None:
+    runner.invoke(app, shop)
+    result = runner.invoke(app, [*shop, "--reset", "--yes", "--seed", "8"])
+    assert result.exit_code == 0, result.output
+    assert f'Workspace "{workspace}": its records are deleted' in result.output
+    assert f'Created workspace "{workspace}"' in result.output and "40 orders" in result.output
+
+
+def test_demo_reset_asks_first_and_a_no_changes_nothing(runner: CliRunner, shop: list[str]) -> None:
+    runner.invoke(app, shop)
+    result = runner.invoke(app, [*shop, "--reset"], input="n\n")
+    assert result.exit_code == 1
+    assert "40 Order" in result.output and "Aborted" in result.output
+    again = runner.invoke(app, shop)
+    assert "is loaded already" in again.output and "40 Order" in again.output

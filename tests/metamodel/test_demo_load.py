@@ -19,10 +19,18 @@ from sqlalchemy.engine import Engine
 from metamodel import load_workspace_meta
 from metamodel.clock import ManualClock
 from metamodel.db import create_engine_for
-from metamodel.demo import DemoAlreadyLoaded, DemoError, DemoResult, load_demo
+from metamodel.demo import (
+    DemoAlreadyLoaded,
+    DemoError,
+    DemoResult,
+    clear_records,
+    existing_records,
+    load_demo,
+)
 from metamodel.demo_data import DemoSize
 from metamodel.records import RecordStore
 from metamodel.storage.system_tables import outbox, stage_history, users, wf_instances
+from metamodel.tokens import create_token, resolve_token
 from workflow import Runtime, drain
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "online-store" / "blueprint.yaml"
@@ -175,3 +183,22 @@ def test_a_blueprint_without_the_store_entities_is_refused(engine: Engine, tmp_p
         load(engine, tmp_path, workspace, datetime.now(UTC))
     assert raised.value.code == "MM.E600"
     assert "no entity Product" in raised.value.message
+
+
+def test_clear_records_leaves_the_workspace_empty_but_keeps_users_and_tokens(
+        engine: Engine, store_blueprint: Path, workspace: str) -> None:
+    now = datetime.now(UTC)
+    load(engine, store_blueprint, workspace, now)
+    token, _ = create_token(engine, workspace, "admin")
+    assert clear_records(engine, workspace) == {"Customer": 20, "Product": 6, "Order": 80}
+    assert existing_records(engine, workspace) == {"Customer": 0, "Product": 0, "Order": 0}
+    assert history(engine, workspace) == []
+    assert resolve_token(engine, token) is not None
+    again = load(engine, store_blueprint, workspace, now, seed=6)
+    with engine.connect() as conn:
+        events = conn.execute(sa.select(sa.func.count()).where(outbox.c.workspace == workspace)).scalar()
+    assert again.counts["Order"] == 80 and events == again.writes
+
+
+def test_clear_records_of_an_unknown_workspace_does_nothing(engine: Engine, workspace: str) -> None:
+    assert clear_records(engine, workspace) == {}
