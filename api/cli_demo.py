@@ -75,7 +75,8 @@ def demo(
                                    size=DemoSize.for_orders(orders), progress=progress)
         except DemoAlreadyLoaded as err:
             counts = ", ".join(f"{n:,} {e}" for e, n in err.counts.items())
-            typer.echo(f'Workspace "{err.workspace}" is loaded already ({counts}): nothing changed.')
+            typer.echo(f'Workspace "{err.workspace}" already holds records ({counts}): nothing changed '
+                       "(--reset deletes them and loads the demo again).")
             _how_to_open(url, err.workspace, None)
             return
         secret = _admin_token(engine, result.workspace) if token else None

@@ -1,5 +1,5 @@
 """``stagecraft demo``: loads once and says what it made and how to open it (with a working token),
-says "loaded already" and changes nothing the second time, and fails in one line on a bad blueprint
+says "already holds records" and changes nothing the second time, and fails in one line on a bad blueprint
 — on the test's own SQLite database (the loading itself is tested on both in test_demo_load.py)."""
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def test_demo_again_says_it_is_loaded_and_changes_nothing(runner: CliRunner, sho
     runner.invoke(app, shop)
     again = runner.invoke(app, [*shop, "--seed", "8"])
     assert again.exit_code == 0, again.output
-    assert f'Workspace "{workspace}" is loaded already' in again.output
+    assert f'Workspace "{workspace}" already holds records' in again.output
     assert "40 Order" in again.output and "nothing changed" in again.output
     assert TOKEN.search(again.output) is None
 
@@ -126,4 +126,4 @@ def test_demo_reset_asks_first_and_a_no_changes_nothing(runner: CliRunner, shop:
     assert result.exit_code == 1
     assert "40 Order" in result.output and "Aborted" in result.output
     again = runner.invoke(app, shop)
-    assert "is loaded already" in again.output and "40 Order" in again.output
+    assert "already holds records" in again.output and "40 Order" in again.output
