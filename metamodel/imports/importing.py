@@ -17,7 +17,7 @@ from itertools import islice
 from typing import IO, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, NestedTransaction
 
 from metamodel.db import write_transaction
 from metamodel.definitions import FieldType
@@ -47,7 +47,8 @@ class ImportOptions:
     """How to import: the upsert key, explicit column mapping, and what the caller may not touch.
 
     ``hidden`` holds (entity, field) pairs the caller may not see or set (a role's
-    ``hide_fields``); ``scope`` narrows which records an upsert may find (``records: own``).
+    ``hide_fields``), ``unreadable`` the entities a column may not look records up in;
+    ``scope`` narrows which records an upsert may find (``records: own``).
     """
 
     key: str | None = None
@@ -57,6 +58,7 @@ class ImportOptions:
     batch_size: int = 200
     max_errors: int = 1000
     hidden: Hidden = frozenset()
+    unreadable: frozenset[str] = frozenset()
     scope: Mapping[str, Any] | None = None
 
 
@@ -102,7 +104,7 @@ def import_records(store: RecordStore, entity: str, source: IO[bytes], file_name
         try:
             columns = map_columns(store.meta, entity, table.header, mapping=opts.mapping, key=opts.key,
                                   ignore_unknown=opts.ignore_unknown)
-            _refuse_hidden(entity, columns, opts.hidden)
+            _refuse_hidden(entity, columns, opts)
         except ImportRefused as exc:
             exc.place = Place(file=file_name, line=1)  # every column problem is about the header line
             raise
@@ -113,11 +115,13 @@ def import_records(store: RecordStore, entity: str, source: IO[bytes], file_name
         table.close()
 
 
-def _refuse_hidden(entity: str, columns: ColumnMap, hidden: Hidden) -> None:
-    names = sorted(c.header for c in columns.columns if (entity, c.field) in hidden)
+def _refuse_hidden(entity: str, columns: ColumnMap, opts: ImportOptions) -> None:
+    """Columns the caller may not use: a hidden field, or a lookup in an entity it may not read."""
+    names = sorted(c.header for c in columns.columns if (entity, c.field) in opts.hidden or (
+        c.lookup is not None and ((c.target, c.lookup) in opts.hidden or c.target in opts.unreadable)))
     if names:
-        raise ImportRefused(FORBIDDEN_COLUMNS, f"your role may not set {', '.join(names)} of {entity} "
-                            "records", hint="leave those columns out of the file")
+        raise ImportRefused(FORBIDDEN_COLUMNS, f"your role may not use the column(s) {', '.join(names)} "
+                            f"of {entity}", hint="leave those columns out of the file")
 
 
 def _run(rows: _Rows, table: Table, opts: ImportOptions, progress: Progress | None) -> None:
@@ -142,22 +146,36 @@ class _Rows:
         self.store, self.entity, self.columns, self.opts = store, entity, columns, opts
         self.summary, self.actor, self.width = summary, actor, width
         self.found: dict[tuple[str, str, Any], int] = {}
+        self.reads = columns.key is not None or any(c.lookup is not None for c in columns.columns)
+        self.savepoint: NestedTransaction | None = None
 
     def run(self, conn: Connection, number: int, cells: list[Any]) -> None:
-        savepoint = conn.begin_nested()
+        """One row, all or nothing.
+
+        The store wraps each write in a SAVEPOINT of its own; a row needs one more
+        only when it reads before it writes (a key, a lookup) or is written only to
+        collect the record layer's reasons too — so a plain create costs one, not two.
+        """
+        self.savepoint = conn.begin_nested() if self.reads else None
         try:
             outcome, problems = self._row(conn, cells)
         except sa.exc.DBAPIError as exc:  # a statement the checks let through: this row only
             outcome, problems = "", {"": f"the database refused the row: {_first_line(exc)}"}
         except BaseException:
-            savepoint.rollback()
+            self._end(keep=False)
             raise
+        self._end(keep=not problems)
         if problems:
-            savepoint.rollback()
             self._failed(number, problems)
             return
-        savepoint.commit()
         setattr(self.summary, outcome, getattr(self.summary, outcome) + 1)
+
+    def _end(self, *, keep: bool) -> None:
+        if self.savepoint is not None and keep:
+            self.savepoint.commit()
+        elif self.savepoint is not None:
+            self.savepoint.rollback()
+        self.savepoint = None
 
     def _failed(self, number: int, problems: Mapping[str, str]) -> None:
         self.summary.failed += 1
@@ -174,6 +192,8 @@ class _Rows:
             problems[""] = "has more cells than the header has columns"
         values = self._values(conn, cells, problems)
         key_value = self._key_value(cells, values, problems)
+        if problems and self.savepoint is None:  # written only to learn its other problems: undone
+            self.savepoint = conn.begin_nested()
         try:
             outcome = self._write(conn, values, key_value)
         except ValidationFailed as exc:

@@ -24,6 +24,8 @@ from metamodel.imports.errors import NO_HEADER, UNREADABLE, UNSUPPORTED_FORMAT, 
 
 FORMATS = ("csv", "xlsx")
 DELIMITERS = (",", ";", "\t")
+#: Longest CSV cell read (csv's own default, 128 KB, is shorter than a text field may be).
+MAX_CELL = 16 * 1024 * 1024
 Row = tuple[int, list[Any]]
 
 
@@ -103,6 +105,8 @@ def _records(text: io.TextIOWrapper, name: str, delimiter: str) -> Iterator[Row]
 
 
 def _csv_table(source: IO[bytes], name: str) -> Table:
+    if csv.field_size_limit() < MAX_CELL:
+        csv.field_size_limit(MAX_CELL)
     text = _text(source)
     try:
         delimiter = sniff_delimiter(text.readline())

@@ -31,6 +31,7 @@ entities:
       email: {type: email, unique: true}
       phone: {type: phone}
       score: {type: integer}
+      vault: {type: reference, to: Secret}
   Secret:
     fields:
       code: {type: string}
@@ -127,6 +128,16 @@ def test_a_column_of_a_hidden_field_is_refused(api: Api) -> None:
 
     assert (response.status_code, _code(response)) == (403, "MM.E609")
     assert api.names() == []
+
+
+def test_a_lookup_in_an_entity_the_role_may_not_read_is_refused(api: Api) -> None:
+    api.store.create("Secret", {"code": "x1"})
+
+    refused = api.upload("name,vault.code\nAnn,x1\n", role="clerk")
+    allowed = api.upload("name,vault.code\nAnn,x1\n")
+
+    assert (refused.status_code, _code(refused)) == (403, "MM.E609")
+    assert (allowed.status_code, allowed.json()["created"]) == (200, 1)
 
 
 def test_an_upsert_of_an_own_role_never_reaches_records_of_others(api: Api) -> None:

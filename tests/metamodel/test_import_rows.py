@@ -4,6 +4,7 @@ upsert by a unique field or id; references by id or by a field of the target; dr
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from test_import_support import Crm, crm_fixture, errors  # noqa: F401  (a fixture)
@@ -31,6 +32,13 @@ def test_every_problem_of_a_row_is_reported_at_once(crm: Crm) -> None:
     summary = crm.run("Contact", "name,score,extra\n,x,{oops\n")
 
     assert {column for _, column, _ in errors(summary)} == {"name", "score", "extra"}
+
+
+def test_a_row_whose_only_problem_is_an_unreadable_cell_is_not_written(crm: Crm) -> None:
+    summary = crm.run("Contact", "name,extra\nAnn,{oops\nBob,{}\n")
+
+    assert errors(summary)[0][:2] == (2, "extra")
+    assert crm.names() == ["Bob"]
 
 
 def test_a_row_spanning_lines_is_reported_at_the_line_it_starts_on(crm: Crm) -> None:
@@ -84,6 +92,19 @@ def test_a_lookup_by_a_field_the_target_lacks_is_refused_up_front(crm: Crm) -> N
 
     assert refused.value.code == "MM.E605"
     assert "domain" in refused.value.hint
+
+
+@pytest.mark.parametrize("options", [{"unreadable": frozenset({"Company"})},
+                                     {"hidden": frozenset({("Company", "domain")})},
+                                     {"hidden": frozenset({("Contact", "company")})}])
+def test_a_lookup_the_caller_may_not_read_is_refused_up_front(crm: Crm, options: dict[str, Any]) -> None:
+    crm.store.create("Company", {"name": "Acme", "domain": "acme.test"})
+
+    with pytest.raises(ImportRefused) as refused:
+        crm.run("Contact", "name,company.domain\nAnn,acme.test\n", **options)
+
+    assert refused.value.code == "MM.E609"
+    assert crm.names() == []
 
 
 def test_upsert_updates_the_record_holding_the_key_and_creates_the_others(crm: Crm) -> None:
