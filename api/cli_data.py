@@ -9,6 +9,7 @@ script can fix the bad lines and import them again with ``--key``.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -45,6 +46,8 @@ def import_file(
         "--ignore-unknown", help="Skip columns that name no field instead of refusing the file.")] = False,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Check every row as a real import would, then write nothing.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the summary, row errors included, as one JSON object on stdout.")] = False,
 ) -> None:
     """Import records from a CSV or Excel file, row by row; bad rows are reported, good rows are kept.
 
@@ -65,7 +68,12 @@ def import_file(
                 summary = import_records(store, entity, source, str(file), options, progress=progress)
         except ImportRefused as err:
             fail(refusal_line(err))
-    _report(summary)
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+    else:
+        _report(summary)
+    if summary.failed:
+        raise typer.Exit(1)
 
 
 def parse_mapping(items: list[str]) -> dict[str, str]:
@@ -115,8 +123,6 @@ def _report(summary: ImportSummary) -> None:
     counts = (f"{summary.rows} row(s) of {summary.entity}: {summary.created} created, {summary.updated} "
               f"updated, {summary.unchanged} unchanged, {summary.failed} failed")
     typer.echo(f"dry run, nothing written: {counts}" if summary.dry_run else counts)
-    if summary.failed:
-        raise typer.Exit(1)
 
 
 @command("export-records")

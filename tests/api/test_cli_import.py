@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,16 @@ def test_bad_rows_are_printed_as_file_row_column_reason_and_exit_1(cli: CliRunne
                                           f"{path}:4: name: is required"]
     assert "1 created" in result.stdout and "2 failed" in result.stdout
     assert _names(engine, crm) == ["Ann"]
+
+
+def test_json_prints_the_summary_with_its_errors_on_stdout(cli: CliRunner, crm: str, tmp_path: Path) -> None:
+    result = _import(cli, crm, _file(tmp_path, "name,score\nAnn,1\nBob,lots\n"), "--json")
+
+    assert result.exit_code == 1
+    body = json.loads(result.stdout)
+    assert (body["created"], body["failed"]) == (1, 1)
+    assert body["errors"] == [{"row": 3, "column": "score", "reason": "must be a whole number"}]
+    assert result.stderr == ""
 
 
 def test_upsert_and_mapping_options_reach_the_importer(cli: CliRunner, crm: str, engine: Engine,
