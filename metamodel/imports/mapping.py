@@ -136,8 +136,8 @@ def map_columns(meta: WorkspaceMeta, entity_name: str, header: Sequence[str], *,
     for index, text in enumerate(header):
         target = explicit.get(index, text)
         if not target:
-            if text:
-                skipped.append((text, "ignored by the mapping"))
+            skipped.append((text, "ignored by the mapping") if text else
+                           (f"(column {index + 1})", "no header"))
             continue
         resolved = _resolve(meta, entity, target, names, f'column "{text}"')
         if resolved is None:

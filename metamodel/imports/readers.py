@@ -60,6 +60,16 @@ def open_table(source: IO[bytes], name: str) -> Table:
     return _csv_table(source, name) if kind == "csv" else _xlsx_table(source, name)
 
 
+def _trimmed(header: list[str]) -> list[str]:
+    """The header without its empty cells at the end (a sheet often reports more columns than it uses).
+
+    Data under them is then "more cells than the header has columns", never silently dropped.
+    """
+    while header and not header[-1]:
+        header.pop()
+    return header
+
+
 def is_blank(cells: list[Any]) -> bool:
     return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
 
@@ -129,7 +139,7 @@ def _csv_table(source: IO[bytes], name: str) -> Table:
     rows = _records(reading, name, delimiter)
     next(rows)  # the header
     body = ((number, cells) for number, cells in rows if not is_blank(cells))
-    return Table(name, [h.strip() for h in header], body, total, [reading.detach])
+    return Table(name, _trimmed([h.strip() for h in header]), body, total, [reading.detach])
 
 
 # --- XLSX ----------------------------------------------------------------------------------------------
@@ -156,7 +166,7 @@ def _xlsx_table(source: IO[bytes], name: str) -> Table:
     max_row = sheet.max_row if sheet is not None else None
     total = max_row - first[0] if isinstance(max_row, int) else None
     body = ((number, cells) for number, cells in rows if not is_blank(cells))
-    return Table(name, header, body, total, [book.close])
+    return Table(name, _trimmed(header), body, total, [book.close])
 
 
 def _sheet_rows(sheet: Any) -> Iterator[Row]:

@@ -136,6 +136,21 @@ def test_unknown_columns_can_be_ignored_on_purpose(crm: Crm) -> None:
     assert summary.skipped_columns == (("colour", "not a field of Contact"),)
 
 
+def test_a_column_without_a_header_is_skipped_and_said_so(crm: Crm) -> None:
+    summary = crm.run("Contact", "name,,score\nAnn,x,1\n")
+
+    assert summary.created == 1
+    assert summary.skipped_columns == (("(column 2)", "no header"),)
+
+
+def test_data_beyond_the_last_header_is_a_row_error_even_in_a_wide_sheet(crm: Crm) -> None:
+    summary = crm.run("Contact", xlsx([["name", None, None], ["Ann", None, None], ["Bob", None, "x"]]),
+                      "wide.xlsx")
+
+    assert summary.created == 1
+    assert errors(summary) == [(3, "", "has more cells than the header has columns")]
+
+
 def test_two_columns_for_one_field_are_refused(crm: Crm) -> None:
     with pytest.raises(ImportRefused) as refused:
         crm.run("Contact", "name,Full name\nAnn,Ann\n")
