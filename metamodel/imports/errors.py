@@ -23,6 +23,21 @@ DUPLICATE_COLUMNS = "MM.E607"
 BAD_EXPORT = "MM.E608"
 FORBIDDEN_COLUMNS = "MM.E609"
 
+#: Every code of a refused import or export, with what it means (the README's table).
+CODES: dict[str, str] = {
+    UNREADABLE: "the file cannot be read: not UTF-8, a broken CSV quote, or not an .xlsx workbook",
+    UNSUPPORTED_FORMAT: "the file is neither .csv nor .xlsx",
+    NO_HEADER: "the file or sheet is empty: its first row must name the columns",
+    UNKNOWN_COLUMNS: "a column names no field (map it with --map, or --ignore-unknown)",
+    BAD_MAPPING: "a --map names a column the file lacks or a field the entity lacks, or a lookup that "
+                 "is not a reference",
+    BAD_KEY: "the --key is not id or a unique field, or the file has no column for it",
+    DUPLICATE_COLUMNS: "two columns fill the same field",
+    BAD_EXPORT: "an export's filter is not a JSON object, its sort direction is not asc/desc, or its "
+                "format is not csv/xlsx",
+    FORBIDDEN_COLUMNS: "the role may not set a column's field, or look records up in its target",
+}
+
 
 class ImportRefused(MetamodelError):
     """The file as a whole cannot be imported (or exported); nothing was written."""

@@ -203,6 +203,14 @@ def test_a_csv_named_xlsx_is_refused_as_not_a_workbook(crm: Crm) -> None:
     assert refused.value.code == "MM.E601"
 
 
+def test_every_refusal_code_is_described() -> None:
+    from metamodel.imports import CODES
+    from metamodel.imports import errors as codes
+
+    used = {v for k, v in vars(codes).items() if k.isupper() and isinstance(v, str) and v.startswith("MM.")}
+    assert used == set(CODES) and all(CODES.values())
+
+
 def test_an_unknown_entity_is_refused(crm: Crm) -> None:
     with pytest.raises(Exception) as refused:
         crm.run("Nobody", "name\nAnn\n")
