@@ -7,7 +7,10 @@ The order of work is the order of cost, so a bad request is refused as cheaply a
    token is looked up, since they need nothing but the document;
 3. the token (``api.auth.principal_for``) — a 401 in the GraphQL error shape;
 4. introspection switched off for the workspace, the schema of its applied version
-   (``api.graphql.registry``), and execution in a worker thread, never on the event loop.
+   (``api.graphql.registry``), and execution in a worker thread, never on the event loop: first
+   the compiled plan of the document (``api.graphql.compiled``: lists and records without
+   graphql-core's per-value cost), else — outside its subset, or when the run would end in an
+   error — strawberry's own execution, the reference.
 
 Why only ``application/json`` bodies: a browser sends form-encoded and text/plain POSTs across
 origins without a CORS preflight, so accepting them would let any website run mutations with a
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,6 +40,7 @@ from sqlalchemy.engine import Engine
 from strawberry.http.ides import get_graphql_ide_html
 
 from api.auth import Principal, Unauthenticated, principal_for, unauthenticated_response
+from api.graphql.compiled import PlanCache, execute_compiled
 from api.graphql.limits import Limits, QueryTooComplex, check_document, check_introspection, parse_limited
 from api.graphql.registry import SchemaRegistry
 from api.rest import RestError, read_limited_body
@@ -100,9 +105,15 @@ class Outcome:
 
 
 def graphql_router(runtime: Runtime, *, registry: SchemaRegistry | None = None, limits: Limits | None = None,
-                   context: ContextFactory = default_context) -> APIRouter:
-    """The GraphQL routes; ``registry``, ``limits`` and ``context`` are replaceable for tests."""
-    endpoint = _Endpoint(runtime, registry or SchemaRegistry(), limits or Limits.from_env(), context)
+                   context: ContextFactory = default_context, compiled: bool | None = None) -> APIRouter:
+    """The GraphQL routes; ``registry``, ``limits`` and ``context`` are replaceable for tests.
+
+    ``compiled`` False (or ``STAGECRAFT_GRAPHQL_COMPILED=0``) answers every request with strawberry.
+    """
+    if compiled is None:
+        compiled = os.environ.get("STAGECRAFT_GRAPHQL_COMPILED", "1") != "0"
+    endpoint = _Endpoint(runtime, registry or SchemaRegistry(), limits or Limits.from_env(), context,
+                         PlanCache() if compiled else None)
     router = APIRouter(tags=["GraphQL"])
     router.add_api_route("/w/{workspace}/graphql", endpoint.post, methods=["POST"],
                          summary="GraphQL (spec/graphql.md): a JSON body {query, variables, operationName}")
@@ -113,8 +124,9 @@ def graphql_router(runtime: Runtime, *, registry: SchemaRegistry | None = None, 
 
 class _Endpoint:
     def __init__(self, runtime: Runtime, registry: SchemaRegistry, limits: Limits,
-                 context: ContextFactory) -> None:
+                 context: ContextFactory, plans: PlanCache | None = None) -> None:
         self.runtime, self.registry, self.limits, self.context = runtime, registry, limits, context
+        self.plans = plans
 
     async def post(self, workspace: str, request: Request) -> Response:
         try:
@@ -173,6 +185,11 @@ class _Endpoint:
         params = item.params
         try:
             context = self.context(engine, meta, principal, self.runtime)
+            if self.plans is not None:
+                data = execute_compiled(self.plans, schema, context, item.document, params.query,
+                                        params.variables, params.operation_name)
+                if data is not None:
+                    return Outcome({"data": data})
             result = schema.execute_sync(params.query, variable_values=params.variables,
                                          context_value=context, operation_name=params.operation_name)
         except Exception:

@@ -1,0 +1,220 @@
+"""Running an ``OperationPlan``: arguments as strawberry reads them, loading, and rows to JSON.
+
+Why this is exact rather than similar: arguments go through graphql-core's own coercion and
+strawberry's own conversion to the generated input classes, then the resolvers' ``to_dict`` and
+``to_order``; permissions are the resolvers' ``Access``; values go through ``_typed`` and the
+scalar's serialiser (``values``).  Whatever the reference would answer with an error — a role that
+may not read the entity, a bad filter, sort, cursor or page size, a record that does not exist — is
+not imitated: it raises ``NotCompilable`` (or the metamodel's error) and the whole request is
+answered by strawberry, so errors are always the reference's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from graphql import GraphQLError
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from strawberry.types.arguments import convert_arguments
+
+from api.graphql.compiled.loader import Level, Loader, Row, need_of
+from api.graphql.compiled.plan import FieldPlan, Kind, NodePlan, NotCompilable, OperationPlan, Part, RootPlan
+from api.graphql.compiled.values import FAST
+from api.graphql.inputs import to_dict, to_order
+from api.graphql.resolvers import GraphQLContext
+from metamodel.migrate.users import find_users
+
+Shape = Callable[[Row], dict[str, Any]]
+Getter = Callable[[Row], Any]
+
+
+def _none(_row: Row) -> None:
+    return None
+
+
+class Execution:
+    """One run of a plan for one request's context and variables."""
+
+    def __init__(self, schema: Any, ctx: GraphQLContext, variables: Mapping[str, Any] | None) -> None:
+        self.schema, self.ctx = schema, ctx
+        self.access = ctx.access
+        self.variables = dict(variables or {})
+        self.users: dict[int, tuple[str, str]] = {}
+        self.stages: dict[tuple[str, Any, Any], tuple[Any, Any]] = {}
+
+    def run(self, plan: OperationPlan) -> dict[str, Any]:
+        coerced = get_variable_values(self.schema._schema, list(plan.variable_definitions), self.variables)
+        if isinstance(coerced, list):
+            raise NotCompilable("variables")
+        loaded: list[tuple[RootPlan, Any]] = []
+        with self.ctx.store.reading() as conn:
+            loader = Loader(conn, self.ctx.meta, self.access)
+            for root in plan.roots:
+                loaded.append((root, self._load(conn, loader, root, coerced)))
+        if loader.user_ids:
+            self.users = find_users(self.ctx.engine, self.ctx.meta.workspace, loader.user_ids)
+        return {root.key: self._shape_root(root, state) for root, state in loaded}
+
+    # ---- arguments and loading -----------------------------------------------------------------
+
+    def _arguments(self, root: RootPlan, variables: VariableValues) -> dict[str, Any]:
+        assert root.field is not None and root.ast is not None
+        try:
+            raw = get_argument_values(root.field, root.ast, variables)
+        except GraphQLError as err:
+            raise NotCompilable("arguments") from err
+        definition = root.field.extensions["strawberry-definition"]
+        converter = self.schema.schema_converter
+        return convert_arguments(raw, definition.arguments, scalar_registry=converter.scalar_registry,
+                                 config=self.schema.config)
+
+    def _load(self, conn: Any, loader: Loader, root: RootPlan, variables: VariableValues) -> Any:
+        if not root.entity:
+            return None
+        args = self._arguments(root, variables)
+        if not self.access.can(root.entity, "read"):
+            raise NotCompilable("FORBIDDEN")
+        if root.node is not None:
+            node = self.ctx.get(root.entity, args["id"])  # NOT_FOUND raises: the reference answers
+            index = {name: i for i, name in enumerate(node.record)}
+            level = Level(root.entity, index, [tuple(node.record.values())])
+            loader.load(level, need_of(root.entity, [root.node]))
+            return level
+        where = self.access.scoped(to_dict(args["where"]) if args.get("where") else None)
+        nodes = [node for _, what, edge in root.parts if what == "edges"
+                 for _, part, node in edge if part == "node"]
+        level, has_next, end, page = loader.page(need_of(root.entity, nodes), where=where,
+                                                 order_by=to_order(args.get("order_by")),
+                                                 first=args["first"], after=args.get("after"))
+        count = None
+        if any(what == "totalCount" for _, what, _ in root.parts):
+            count = self.ctx.store.count(root.entity, where, hidden=self.access.hidden, conn=conn)
+        return level, has_next, end, page, count
+
+    # ---- shaping -------------------------------------------------------------------------------
+
+    def _shape_root(self, root: RootPlan, state: Any) -> Any:
+        if not root.entity:
+            return root.typename
+        if root.node is not None:
+            level: Level = state
+            return self.shaper(root.node, level)(level.rows[0])
+        level, has_next, end, page, count = state
+        out: dict[str, Any] = {}
+        for key, what, payload in root.parts:
+            if what == "totalCount":
+                out[key] = count
+            elif what == "__typename":
+                out[key] = payload
+            elif what == "pageInfo":
+                values = {"hasNextPage": has_next, "endCursor": end}
+                out[key] = {k: p if w == "__typename" else values[w] for k, w, p in payload}
+            else:
+                out[key] = self._edges(payload, level, page)
+        return out
+
+    def _edges(self, parts: tuple[Part, ...], level: Level, page: Any) -> list[dict[str, Any]]:
+        shapers = {key: self.shaper(node, level) for key, what, node in parts if what == "node"}
+        edges = []
+        for position, row in enumerate(level.rows):
+            edge: dict[str, Any] = {}
+            for key, what, payload in parts:
+                if what == "node":
+                    edge[key] = shapers[key](row)
+                elif what == "cursor":
+                    edge[key] = page.cursor_at(position)
+                else:
+                    edge[key] = payload
+            edges.append(edge)
+        return edges
+
+    def shaper(self, plan: NodePlan, level: Level) -> Shape:
+        """``row → {key: value}`` of ``plan`` over rows of ``level`` (built once, run per row)."""
+        getters = tuple((fp.key, self._getter(plan.entity, fp, level)) for fp in plan.fields)
+
+        def shape(row: Row) -> dict[str, Any]:
+            return {key: get(row) for key, get in getters}
+
+        return shape
+
+    def _getter(self, entity: str, fp: FieldPlan, level: Level) -> Getter:
+        if fp.kind is Kind.TYPENAME:
+            constant = fp.constant
+            return lambda _row: constant
+        if fp.kind is Kind.STAGE:
+            return self._stage(entity, fp, level)
+        if fp.kind is Kind.PIPELINE:
+            return self._pipeline(fp, level)
+        position = level.index.get(fp.column)
+        if position is None or (fp.kind is not Kind.BUILTIN and self.access.is_hidden(entity, fp.column)):
+            return _none
+        if fp.kind is Kind.USER:
+            return self._user(fp, position)
+        if fp.kind is Kind.REFERENCE:
+            assert fp.node is not None
+            found, child = level.refs[fp.column]
+            shape = self.shaper(fp.node, child)
+
+            def reference(row: Row) -> Any:
+                target = found.get(row[position])
+                return None if target is None else shape(target)
+
+            return reference
+        convert = fp.convert
+        assert convert is not None
+        return lambda row: convert(row[position])
+
+    def _user(self, fp: FieldPlan, position: int) -> Getter:
+        users = self.users
+
+        def user(row: Row) -> Any:
+            uid = row[position]
+            found = users.get(uid) if uid is not None else None
+            if found is None:
+                return None
+            values = {"id": str(uid), "name": found[0], "email": found[1]}
+            return {k: p if w == "__typename" else _text(values[w]) for k, w, p in fp.parts}
+
+        return user
+
+    def _pipeline(self, fp: FieldPlan, level: Level) -> Getter:
+        position = level.index.get("pipeline")
+        if position is None:
+            return _none
+        return lambda row: ({k: p if w == "__typename" else _text(row[position]) for k, w, p in fp.parts}
+                            if row[position] else None)
+
+    def _stage(self, entity_name: str, fp: FieldPlan, level: Level) -> Getter:
+        at = [level.index.get(n) for n in ("stage", "pipeline", "stage_entered_at")]
+        if None in at:
+            return _none
+        code_at, pipeline_at, entered_at = (int(i) for i in at if i is not None)
+        entity = self.ctx.meta.blueprint.get_entity(entity_name)
+        datetime_cls, isoformat = FAST["DateTime"]
+
+        def stage(row: Row) -> Any:
+            code = row[code_at]
+            if code is None:
+                return None
+            key = (entity_name, row[pipeline_at], code)
+            if key not in self.stages:
+                pipeline = entity.find_pipeline(row[pipeline_at] or "") or entity.default_pipeline
+                found = pipeline.find_stage(code) if pipeline else None
+                self.stages[key] = (found.name if found else None, found.kind.value if found else None)
+            name, kind = self.stages[key]
+            entered = row[entered_at]
+            if entered is not None and entered.__class__ is not datetime_cls:
+                raise NotCompilable("stage_entered_at")
+            values = {"code": _text(code), "name": _text(name), "kind": _text(kind),
+                      "enteredAt": None if entered is None else isoformat(entered)}
+            return {k: p if w == "__typename" else values[w] for k, w, p in fp.parts}
+
+        return stage
+
+
+def _text(value: Any) -> Any:
+    """A String (or ID held as text) as graphql-core serialises it; anything unusual → reference."""
+    if value is None or value.__class__ is str:
+        return value
+    raise NotCompilable(f"not text: {value!r}")
