@@ -23,7 +23,8 @@ from api.cli_base import CommandFailed, command, fail, open_engine
 from api.settings import Settings
 
 if TYPE_CHECKING:
-    from metamodel.imports import ImportRefused, ImportSummary, Progress
+    from metamodel.errors import MetamodelError
+    from metamodel.imports import ImportSummary, Progress
     from metamodel.records import RecordStore
 
 Workspace = Annotated[str, typer.Option("--workspace", "-w", help="The workspace.")]
@@ -56,18 +57,15 @@ def import_file(
     Each refused row is printed as FILE:ROW: column: reason; the exit code is then 1.
     """
     from metamodel import load_workspace_meta
-    from metamodel.imports import ImportOptions, ImportRefused, import_records
+    from metamodel.imports import ImportOptions, import_records
     from metamodel.records import RecordStore
 
     options = ImportOptions(key=key, mapping=parse_mapping(mapping or []), ignore_unknown=ignore_unknown,
                             dry_run=dry_run)
-    with open_engine(Settings.from_env()) as engine, file.open("rb") as source:
+    with open_engine(Settings.from_env()) as engine, file.open("rb") as source, phrased_refusals():
         store = RecordStore(engine, load_workspace_meta(engine, workspace))
-        try:
-            with progress_bar(file.name) as progress:
-                summary = import_records(store, entity, source, str(file), options, progress=progress)
-        except ImportRefused as err:
-            fail(refusal_line(err))
+        with progress_bar(file.name) as progress:
+            summary = import_records(store, entity, source, str(file), options, progress=progress)
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
     else:
@@ -87,11 +85,24 @@ def parse_mapping(items: list[str]) -> dict[str, str]:
     return mapping
 
 
-def refusal_line(err: ImportRefused) -> str:
-    """``FILE:LINE: CODE message — hint`` for a file refused as a whole."""
-    where = f"{err.place.file}:{err.place.line}: " if err.place.line else f"{err.place.file}: "
+def refusal_line(err: MetamodelError) -> str:
+    """``FILE:LINE: CODE message — hint`` for a file refused as a whole; ``CODE message — hint`` when
+    the refusal is about no file (an unknown workspace or entity, a filter: its message names the path)."""
+    place = err.place
+    where = f"{place.file}:{place.line}: " if place.line else f"{place.file}: " if place.file else ""
     hint = f" — {err.hint}" if err.hint else ""
     return f"{where}{err.code} {err.message}{hint}"
+
+
+@contextmanager
+def phrased_refusals() -> Iterator[None]:
+    """Every metamodel refusal of these commands as one :func:`refusal_line` and exit code 1."""
+    from metamodel.errors import MetamodelError
+
+    try:
+        yield
+    except MetamodelError as err:
+        fail(refusal_line(err))
 
 
 @contextmanager
@@ -145,21 +156,18 @@ def export_file(
     The file imports back with stagecraft import (--key id updates the same records).
     """
     from metamodel import load_workspace_meta
-    from metamodel.imports import ImportRefused, export_records, file_format, parse_order_by, parse_where
+    from metamodel.imports import export_records, file_format, parse_order_by, parse_where
     from metamodel.records import RecordStore
 
-    with open_engine(Settings.from_env()) as engine:
+    with open_engine(Settings.from_env()) as engine, phrased_refusals():
         store = RecordStore(engine, load_workspace_meta(engine, workspace))
-        try:
-            fmt = "csv" if output is None else file_format(output.name)
-            filters = parse_where(store.meta, where)
-            order = parse_order_by(store.meta, order_by or [])
-            if output is None:
-                count = export_records(store, entity, sys.stdout.buffer, fmt, where=filters, order_by=order)
-            else:
-                count = _export_to(output, store, entity, fmt, filters, order)
-        except ImportRefused as err:
-            fail(refusal_line(err))
+        fmt = "csv" if output is None else file_format(output.name)
+        filters = parse_where(store.meta, where)
+        order = parse_order_by(store.meta, order_by or [])
+        if output is None:
+            count = export_records(store, entity, sys.stdout.buffer, fmt, where=filters, order_by=order)
+        else:
+            count = _export_to(output, store, entity, fmt, filters, order)
     if output is not None:
         typer.echo(f"{count} {entity} record(s) written to {output}")
 

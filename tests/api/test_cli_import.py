@@ -139,7 +139,15 @@ def test_an_unknown_workspace_is_one_line_and_exit_1(cli: CliRunner, crm: str, t
     result = _import(cli, "nowhere", _file(tmp_path, "name\nAnn\n"))
 
     assert result.exit_code == 1
-    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith('NOT_FOUND there is no workspace "nowhere"')
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_unknown_entity_is_one_line_and_exit_1(cli: CliRunner, crm: str, tmp_path: Path) -> None:
+    result = cli.invoke(app, ["import", "-w", crm, "-e", "Nobody", _file(tmp_path, "name\nAnn\n")])
+
+    assert result.exit_code == 1
+    assert result.stderr.strip() == 'NOT_FOUND there is no entity "Nobody"'
 
 
 def test_a_missing_file_is_refused_by_the_usage_check(cli: CliRunner, crm: str, tmp_path: Path) -> None:
