@@ -77,9 +77,12 @@ def is_blank(cells: list[Any]) -> bool:
 # --- CSV -----------------------------------------------------------------------------------------------
 
 def _text(source: IO[bytes]) -> io.TextIOWrapper:
-    """A UTF-8 text view of ``source`` from its start; a byte-order mark is dropped."""
+    """A text view of ``source`` from its start: UTF-8, or UTF-16 when a UTF-16 byte-order mark says so
+    (Excel's "Unicode Text"); the byte-order mark is dropped."""
     source.seek(0)
-    return io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    utf16 = source.read(2) in (b"\xff\xfe", b"\xfe\xff")
+    source.seek(0)
+    return io.TextIOWrapper(source, encoding="utf-16" if utf16 else "utf-8-sig", newline="")
 
 
 def sniff_delimiter(first_line: str) -> str:

@@ -25,6 +25,13 @@ def test_a_byte_order_mark_is_ignored(crm: Crm) -> None:
     assert crm.records("Contact")[0]["email"] == "ann@x.test"
 
 
+def test_utf16_text_as_excel_saves_it_is_read(crm: Crm) -> None:
+    summary = crm.run("Contact", "name\tscore\r\nJosé\t3\r\n".encode("utf-16"))
+
+    assert summary.created == 1
+    assert crm.names() == ["José"]
+
+
 def test_semicolons_are_recognised_as_the_delimiter(crm: Crm) -> None:
     summary = crm.run("Contact", 'name;tags;score\n"Doe, Ann";vip, new;7\n')
 
