@@ -22,6 +22,10 @@ Semantics (spec/graphql.md, "Funnel semantics"):
   average of each record's total time in S (all its stays added up).  A stay still open counts up
   to ``now`` (the caller's clock), so a stage where deals are stuck shows it before they leave.
   None when no counted record stayed in S.
+
+Cost (measured, 100,000 deals with 225,000 stays): about 1.5 s on SQLite and 1.1 s on PostgreSQL.
+PostgreSQL needs its table statistics for that: right after a bulk load, before autovacuum has
+analysed the tables, its planner may choose nested loops that take seconds for a few thousand.
 """
 
 from __future__ import annotations
@@ -141,10 +145,8 @@ def _midnight(day: dt.date | None, plus_days: int = 0) -> dt.datetime | None:
 
 def read_funnel(conn: Connection, meta: WorkspaceMeta, query: FunnelQuery, now: dt.datetime) -> Funnel:
     """The funnel of ``query`` in two statements (counts, then times), whatever the record count."""
-    matching = _matching(meta, query)
-    visits = _visits(meta, query, matching)
-    counts = conn.execute(_count_statement(query, matching, visits)).mappings().one()
-    times = {row.stage: _seconds(row.avg) for row in conn.execute(_time_statement(meta, visits, now))}
+    counts = conn.execute(_count_statement(meta, query)).mappings().one()
+    times = {row.stage: _seconds(row.avg) for row in conn.execute(_time_statement(meta, query, now))}
     reached = [int(counts[f"s{i}"] or 0) for i in range(len(query.open_stages))]
     stages = []
     for index, stage in enumerate(query.open_stages):
@@ -167,8 +169,9 @@ def _seconds(value: Any) -> float | None:
     return None if value is None else round(float(value), 3)
 
 
-def _matching(meta: WorkspaceMeta, query: FunnelQuery) -> sa.CTE:
-    """The counted records: live, in the pipeline, created in the period, matching ``where``."""
+def _counted(meta: WorkspaceMeta, query: FunnelQuery) -> tuple[sa.Table, list[ColumnElement[bool]]]:
+    """The entity table and the conditions of a counted record: live, in the pipeline, created in
+    the period, matching ``where``."""
     table = meta.tables.entity(query.entity.name)
     created = table.c.created_at
     parts: list[ColumnElement[bool]] = [
@@ -178,15 +181,27 @@ def _matching(meta: WorkspaceMeta, query: FunnelQuery) -> sa.CTE:
         parts.append(created >= sa.literal(query.since, created.type))
     if query.until is not None:
         parts.append(created < sa.literal(query.until, created.type))
-    return sa.select(table.c.id, table.c.stage).where(*parts).cte("matching")
+    return table, parts
 
 
-def _visits(meta: WorkspaceMeta, query: FunnelQuery, matching: sa.CTE) -> sa.CTE:
-    """The stays of the counted records in stages of the pipeline."""
-    return (sa.select(_h.record_id, _h.stage, _h.entered_at, _h.left_at)
+def _current(meta: WorkspaceMeta, query: FunnelQuery) -> sa.Select[Any]:
+    """(id, stage) of every counted record: the stage it is in counts as entered."""
+    table, parts = _counted(meta, query)
+    return sa.select(table.c.id.label("rid"), table.c.stage).where(*parts)
+
+
+def _visits(meta: WorkspaceMeta, query: FunnelQuery) -> sa.Subquery:
+    """The stays of the counted records in stages of the pipeline.
+
+    History rows joined to their record by its primary key, with no CTE: a CTE has no index, and
+    PostgreSQL, misled by tables it had not analysed yet, probed one for every history row.
+    """
+    table, parts = _counted(meta, query)
+    return (sa.select(_h.record_id.label("rid"), _h.stage, _h.entered_at, _h.left_at)
+            .select_from(stage_history.join(table, table.c.id == _h.record_id))
             .where(_h.workspace == meta.workspace, _h.entity == query.entity.name,
-                   _h.pipeline == query.pipeline.code, _h.record_id.in_(sa.select(matching.c.id)))
-            .cte("visits"))
+                   _h.pipeline == query.pipeline.code, *parts)
+            .subquery("visits"))
 
 
 def _position(stages: Sequence[StageDef], column: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -196,10 +211,10 @@ def _position(stages: Sequence[StageDef], column: ColumnElement[Any]) -> ColumnE
     return sa.case({s.code: i for i, s in enumerate(stages)}, value=column, else_=sa.null())
 
 
-def _count_statement(query: FunnelQuery, matching: sa.CTE, visits: sa.CTE) -> sa.Select[Any]:
+def _count_statement(meta: WorkspaceMeta, query: FunnelQuery) -> sa.Select[Any]:
     """One row: ``total``, ``s<i>`` (reached funnel stage i) and ``l<i>`` (entered lost stage i)."""
-    entered = sa.union_all(sa.select(visits.c.record_id.label("rid"), visits.c.stage),
-                           sa.select(matching.c.id, matching.c.stage)).subquery("entered")
+    visits = _visits(meta, query)
+    entered = sa.union_all(sa.select(visits.c.rid, visits.c.stage), _current(meta, query)).subquery("entered")
     lost_flags = [sa.func.max(sa.case((entered.c.stage == s.code, 1), else_=0)).label(f"l{i}")
                   for i, s in enumerate(query.lost_stages)]
     per_record = (sa.select(entered.c.rid, sa.func.max(_position(query.open_stages, entered.c.stage))
@@ -213,14 +228,15 @@ def _count_statement(query: FunnelQuery, matching: sa.CTE, visits: sa.CTE) -> sa
     return sa.select(*columns).select_from(per_record)
 
 
-def _time_statement(meta: WorkspaceMeta, visits: sa.CTE, now: dt.datetime) -> sa.Select[Any]:
+def _time_statement(meta: WorkspaceMeta, query: FunnelQuery, now: dt.datetime) -> sa.Select[Any]:
     """Per stage: the average over records of each record's total seconds in it (open stays to now)."""
+    visits = _visits(meta, query)
     left = sa.func.coalesce(visits.c.left_at, sa.literal(now, Stamp))
     if meta.dialect == "postgresql":
         seconds: ColumnElement[Any] = sa.extract("epoch", left - visits.c.entered_at)
     else:
         seconds = (sa.func.julianday(left) - sa.func.julianday(visits.c.entered_at)) * 86400.0
     per_record = (sa.select(visits.c.stage, sa.func.sum(seconds).label("total"))
-                  .group_by(visits.c.record_id, visits.c.stage).subquery("per_stay"))
+                  .group_by(visits.c.rid, visits.c.stage).subquery("per_stay"))
     return (sa.select(per_record.c.stage, sa.func.avg(per_record.c.total).label("avg"))
             .group_by(per_record.c.stage))

@@ -78,6 +78,13 @@ def test_where_is_read_with_the_field_names_of_the_deal_list(crm: Any) -> None:
     assert _funnel(crm, 'where: {or: [{amount: {lt: 150}}, {amount: {gt: 250}}]}')["total"] == 2
 
 
+def test_the_example_of_the_spec_filters_by_the_owners_email(crm: Any) -> None:
+    crm.seed_deals(2, actor=crm.actor("anna@acme.test"))
+    crm.seed_deals(1, actor=crm.actor("oleg@acme.test"))
+    funnel = _funnel(crm, 'where: {owner: {email: {eq: "anna@acme.test"}}}')
+    assert (funnel["total"], funnel["stages"][0]["reached"]) == (2, 2)
+
+
 def test_where_may_come_as_a_variable(crm: Any) -> None:
     crm.seed_deals(3)
     query = 'query($w: JSON) { funnel(entity: "Deal", where: $w) { total } }'

@@ -148,6 +148,14 @@ def test_only_records_of_the_asked_pipeline_are_counted(store: RecordStore, cloc
     assert funnel.lost == ()
 
 
+def test_a_record_moved_to_another_pipeline_counts_in_the_one_it_is_in(
+        store: RecordStore, clock: ManualClock) -> None:
+    deal = _deal(store, "negotiation")
+    store.update("Deal", deal, {"pipeline": "support", "stage": "open"})
+    assert _funnel(store, clock).total == 0
+    assert _reached(_funnel(store, clock, pipeline="support")) == {"open": 1, "closed": 0}
+
+
 def test_without_a_pipeline_the_first_one_is_used(store: RecordStore, clock: ManualClock) -> None:
     _deal(store)
     assert _funnel(store, clock, pipeline=None).pipeline == "sales"
