@@ -237,8 +237,15 @@ class _Rows:
         return value
 
     def _write(self, conn: Connection, values: dict[str, Any], key_value: Any) -> str:
-        """Create, or — when the key finds a live record — update it; nothing at all after a problem."""
+        """Create, or — when the key finds a live record — update it; nothing at all after a problem.
+
+        An id is the platform's to give: an id that finds no record is refused rather
+        than read as "create", which would copy a deleted record under a new id.
+        """
         existing = None if key_value is BLANK else self._existing(conn, key_value)
+        if existing is None and key_value is not BLANK and self.columns.key is not None \
+                and self.columns.key.field == ID:
+            raise NotFound(f"no live {self.entity} with id {key_value} (leave the id empty to create one)")
         if existing is None:
             self.store.create(self.entity, {k: v for k, v in values.items() if v is not BLANK},
                               actor=self.actor, conn=conn)

@@ -135,6 +135,18 @@ def test_upsert_by_id_updates_and_an_empty_cell_clears_the_field(crm: Crm) -> No
     assert crm.store.get("Contact", ann["id"])["phone"] is None
 
 
+def test_upsert_by_id_refuses_an_id_of_no_live_record_and_creates_rows_without_id(crm: Crm) -> None:
+    gone = crm.store.create("Contact", {"name": "Gone"})
+    crm.store.delete("Contact", gone["id"])
+
+    summary = crm.run("Contact", f"id,name\n{gone['id']},Again\n,New\n", key="id")
+
+    assert summary.created == 1
+    assert errors(summary) == [(2, "id", f"no live Contact with id {gone['id']} (leave the id empty to "
+                                         "create one)")]
+    assert crm.names() == ["New"]
+
+
 def test_upsert_skips_soft_deleted_records(crm: Crm) -> None:
     old = crm.store.create("Contact", {"name": "Old", "email": "old@x.test"})
     crm.store.delete("Contact", old["id"])
