@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, NestedTransaction
 
 from metamodel.db import write_transaction
-from metamodel.definitions import FieldType
+from metamodel.definitions import EntityDef, FieldType
 from metamodel.errors import (
     InvalidQuery,
     MetadataChanged,
@@ -146,6 +146,7 @@ class _Rows:
         self.store, self.entity, self.columns, self.opts = store, entity, columns, opts
         self.summary, self.actor, self.width = summary, actor, width
         self.found: dict[tuple[str, str, Any], int] = {}
+        self.stage_codes = _stage_codes(store.meta.blueprint.get_entity(entity))
         self.reads = columns.key is not None or any(c.lookup is not None for c in columns.columns)
         self.savepoint: NestedTransaction | None = None
 
@@ -216,6 +217,8 @@ class _Rows:
             raw = cells[column.index] if column.index < len(cells) else None
             try:
                 value = convert_cell(column.type, raw)
+                if column.field == "stage" and isinstance(value, str):
+                    value = self.stage_codes.get(value.casefold(), value)
                 if value is not BLANK and column.lookup is not None:
                     value = self._lookup(conn, column, value)
             except CellInvalid as exc:
@@ -288,6 +291,19 @@ class _Rows:
         found: int = page.records[0]["id"]
         self.found[cache_key] = found
         return found
+
+
+def _stage_codes(entity: EntityDef) -> dict[str, str]:
+    """Stage name or code in any case → code, for names that mean one stage only ("Won" → ``won``).
+
+    Exports write codes; files from other tools often carry the names people see.
+    """
+    seen: dict[str, set[str]] = {}
+    for pipeline in entity.pipelines:
+        for stage in pipeline.stages:
+            for text in (stage.code, stage.name):
+                seen.setdefault(text.casefold(), set()).add(stage.code)
+    return {text: next(iter(codes)) for text, codes in seen.items() if len(codes) == 1}
 
 
 def _empty(value: Any) -> bool:

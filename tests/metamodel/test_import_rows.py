@@ -49,12 +49,19 @@ def test_a_row_spanning_lines_is_reported_at_the_line_it_starts_on(crm: Crm) -> 
 
 
 def test_an_unknown_stage_is_reported_on_its_row(crm: Crm) -> None:
-    summary = crm.run("Deal", "title,stage\nA,won\nB,paid\n")
+    summary = crm.run("Deal", "title,stage\nA,won\nB,shipped\n")
 
     assert summary.created == 1
     [(row, column, reason)] = errors(summary)
     assert (row, column) == (3, "stage")
-    assert '"paid"' in reason and "won" in reason
+    assert '"shipped"' in reason and "won" in reason
+
+
+def test_a_stage_may_be_given_by_its_name_in_any_case(crm: Crm) -> None:
+    summary = crm.run("Deal", "title,stage\nA,paid\nB,LOST\n")
+
+    assert summary.created == 2, errors(summary)
+    assert sorted(r["stage"] for r in crm.records("Deal")) == ["lost", "won"]
 
 
 def test_a_duplicate_unique_value_within_the_file_fails_the_second_row(crm: Crm) -> None:

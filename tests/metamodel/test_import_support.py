@@ -47,7 +47,7 @@ entities:
       sales:
         stages:
           - {code: new, name: New}
-          - {code: won, name: Won, kind: won}
+          - {code: won, name: Paid, kind: won}
           - {code: lost, name: Lost, kind: lost}
 """
 
