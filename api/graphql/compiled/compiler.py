@@ -29,7 +29,7 @@ from graphql import (
 from graphql.utilities import get_operation_ast
 
 from api.graphql.compiled.plan import FieldPlan, Kind, NodePlan, NotCompilable, OperationPlan, Part, RootPlan
-from api.graphql.compiled.values import converter
+from api.graphql.compiled.values import converter, fast_of
 from api.graphql.naming import camel, lower_first
 from api.graphql.types import _scalar
 from metamodel.definitions import EntityDef, FieldType
@@ -202,7 +202,9 @@ class Compiler:
         if entry is None or entry.kind is None or name not in obj.fields or any(n.arguments for n in nodes):
             raise NotCompilable(f"{entity.name}.{name}")
         if entry.kind in (Kind.BUILTIN, Kind.VALUE):
-            return FieldPlan(key, entry.kind, entry.column, converter(entry.scalar, obj.fields[name].type))
+            out_type = obj.fields[name].type
+            return FieldPlan(key, entry.kind, entry.column, converter(entry.scalar, out_type),
+                             fast_of(entry.scalar, out_type))
         sub_type, sub = self._sub(nodes, obj)
         if entry.kind is Kind.REFERENCE:
             target = self.meta.blueprint.get_entity(entry.target)

@@ -18,6 +18,7 @@ from graphql import GraphQLError
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.types.arguments import convert_arguments
 
+from api.graphql.compiled.codegen import Call, Code, Const, Follow, Read, Shape, compile_edges, compile_shaper
 from api.graphql.compiled.loader import Level, Loader, Row, need_of
 from api.graphql.compiled.plan import FieldPlan, Kind, NodePlan, NotCompilable, OperationPlan, Part, RootPlan
 from api.graphql.compiled.values import FAST
@@ -25,7 +26,6 @@ from api.graphql.inputs import to_dict, to_order
 from api.graphql.resolvers import GraphQLContext
 from metamodel.migrate.users import find_users
 
-Shape = Callable[[Row], dict[str, Any]]
 Getter = Callable[[Row], Any]
 
 
@@ -115,55 +115,33 @@ class Execution:
         return out
 
     def _edges(self, parts: tuple[Part, ...], level: Level, page: Any) -> list[dict[str, Any]]:
-        shapers = {key: self.shaper(node, level) for key, what, node in parts if what == "node"}
-        edges = []
-        for position, row in enumerate(level.rows):
-            edge: dict[str, Any] = {}
-            for key, what, payload in parts:
-                if what == "node":
-                    edge[key] = shapers[key](row)
-                elif what == "cursor":
-                    edge[key] = page.cursor_at(position)
-                else:
-                    edge[key] = payload
-            edges.append(edge)
-        return edges
+        bound = [(key, what, self.shaper(payload, level) if what == "node" else payload)
+                 for key, what, payload in parts]
+        return compile_edges(bound)(level.rows, page.cursor_at)
 
     def shaper(self, plan: NodePlan, level: Level) -> Shape:
-        """``row → {key: value}`` of ``plan`` over rows of ``level`` (built once, run per row)."""
-        getters = tuple((fp.key, self._getter(plan.entity, fp, level)) for fp in plan.fields)
+        """``row → {key: value}`` of ``plan`` over rows of ``level`` (generated once, run per row)."""
+        return compile_shaper([(fp.key, self._code(plan.entity, fp, level)) for fp in plan.fields])
 
-        def shape(row: Row) -> dict[str, Any]:
-            return {key: get(row) for key, get in getters}
-
-        return shape
-
-    def _getter(self, entity: str, fp: FieldPlan, level: Level) -> Getter:
+    def _code(self, entity: str, fp: FieldPlan, level: Level) -> Code:
+        """How the value of ``fp`` is made from a row of ``level`` (for the role of this request)."""
         if fp.kind is Kind.TYPENAME:
-            constant = fp.constant
-            return lambda _row: constant
+            return Const(fp.constant)
         if fp.kind is Kind.STAGE:
-            return self._stage(entity, fp, level)
+            return Call(self._stage(entity, fp, level))
         if fp.kind is Kind.PIPELINE:
-            return self._pipeline(fp, level)
+            return Call(self._pipeline(fp, level))
         position = level.index.get(fp.column)
         if position is None or (fp.kind is not Kind.BUILTIN and self.access.is_hidden(entity, fp.column)):
-            return _none
+            return Const(None)
         if fp.kind is Kind.USER:
-            return self._user(fp, position)
+            return Call(self._user(fp, position))
         if fp.kind is Kind.REFERENCE:
             assert fp.node is not None
             found, child = level.refs[fp.column]
-            shape = self.shaper(fp.node, child)
-
-            def reference(row: Row) -> Any:
-                target = found.get(row[position])
-                return None if target is None else shape(target)
-
-            return reference
-        convert = fp.convert
-        assert convert is not None
-        return lambda row: convert(row[position])
+            return Follow(position, found, self.shaper(fp.node, child))
+        assert fp.convert is not None
+        return Read(position, fp.convert, fp.fast)
 
     def _user(self, fp: FieldPlan, position: int) -> Getter:
         users = self.users
@@ -191,7 +169,7 @@ class Execution:
             return _none
         code_at, pipeline_at, entered_at = (int(i) for i in at if i is not None)
         entity = self.ctx.meta.blueprint.get_entity(entity_name)
-        datetime_cls, isoformat = FAST["DateTime"]
+        datetime_cls, isoformat = FAST["DateTime"].cls, FAST["DateTime"].make or str
 
         def stage(row: Row) -> Any:
             code = row[code_at]

@@ -45,6 +45,7 @@ class FieldPlan:
     kind: Kind
     column: str = ""
     convert: Convert | None = None   # a value's ``_typed`` + the GraphQL scalar's serialiser
+    fast: Any = None                 # its fast path (``codegen.Fast``), inlined by the shaper
     constant: str = ""               # ``__typename``
     parts: tuple[Part, ...] = ()     # user / stage / pipeline selections
     node: NodePlan | None = None     # a reference's target selection

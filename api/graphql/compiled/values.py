@@ -17,20 +17,31 @@ from typing import Any
 
 from graphql import GraphQLList, GraphQLNonNull, GraphQLOutputType, GraphQLScalarType
 
+from api.graphql.compiled.codegen import Fast
 from api.graphql.compiled.plan import Convert, NotCompilable
 from api.graphql.types import _typed
 
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
-#: scalar name → (the Python class whose values take the fast path, what it becomes)
-FAST: dict[str, tuple[type, Convert]] = {
-    "String": (str, lambda v: v),
-    "Boolean": (bool, lambda v: v),
-    "ID": (int, str),
-    "Decimal": (Decimal, str),
-    "DateTime": (dt.datetime, dt.datetime.isoformat),
-    "Date": (dt.date, dt.date.isoformat),
+#: scalar name → the common Python class of its values and what the serialiser makes of them
+FAST: dict[str, Fast] = {
+    "String": Fast(str),
+    "Boolean": Fast(bool),
+    "Int": Fast(int, int_range=True),
+    "ID": Fast(int, str),
+    "Decimal": Fast(Decimal, str),
+    "DateTime": Fast(dt.datetime, dt.datetime.isoformat),
+    "Date": Fast(dt.date, dt.date.isoformat),
 }
+
+
+def fast_of(scalar: Any, gql_type: GraphQLOutputType) -> Fast | None:
+    """The fast path of ``converter(scalar, gql_type)``, when it has one (lists have none)."""
+    inner = gql_type.of_type if isinstance(gql_type, GraphQLNonNull) else gql_type
+    fast = FAST.get(inner.name) if isinstance(inner, GraphQLScalarType) else None
+    if fast is None or scalar not in (None, fast.cls):
+        return None
+    return fast
 
 
 def _slow(scalar: Any, gql: GraphQLScalarType) -> Convert:
@@ -50,24 +61,18 @@ def _slow(scalar: Any, gql: GraphQLScalarType) -> Convert:
 
 def _scalar_converter(scalar: Any, gql: GraphQLScalarType) -> Convert:
     slow = _slow(scalar, gql)
-    if gql.name == "Int":
-        def to_int(value: Any) -> Any:
-            if value is None:
-                return None
-            if value.__class__ is int and INT_MIN <= value <= INT_MAX:
-                return value
-            return slow(value)
-
-        return to_int
-    fast = FAST.get(gql.name)
-    if fast is None or scalar not in (None, fast[0]):
+    fast = fast_of(scalar, gql)
+    if fast is None:
         return lambda value: None if value is None else slow(value)
-    cls, make = fast
+    cls: Any = fast.cls
+    make, int_range = fast.make or (lambda v: v), fast.int_range
 
     def to_json(value: Any) -> Any:
         if value is None:
             return None
-        return make(value) if value.__class__ is cls else slow(value)
+        if value.__class__ is cls and (not int_range or INT_MIN <= value <= INT_MAX):
+            return make(value)
+        return slow(value)
 
     return to_json
 
