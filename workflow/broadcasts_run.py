@@ -1,4 +1,4 @@
-"""The runners' half of broadcasts: expand segments into recipients, deliver their messages.
+"""The runners' half of broadcasts: one tick expands segments into recipients, then delivers.
 
 Expansion: one batch per transaction — the next records of the segment by id (keyset after
 ``last_record_id``), a recipient row and a Message row for each, the new ``last_record_id`` and the
@@ -7,20 +7,12 @@ Message key ``broadcast:<id>:<record id>`` is unique, and records that already h
 row are left out, so nothing is queued twice however often a batch is repeated.  Broadcasts are
 claimed with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL) or under ``BEGIN IMMEDIATE`` (SQLite).
 
-Delivery: due recipient rows are claimed with a lease like instances; each message is handed to
-the same :func:`workflow.delivery.deliver` as a ``send`` step's, with no transaction open and the
-Message row's key, then marked.  A retryable failure (the SMTP server is away) waits with backoff;
-after ``max_attempts``, or at once for a final error (a bad address), the recipient is failed.  A
-runner that dies mid-delivery leaves rows whose lease runs out; the next claim hands those
-messages over again under the same key (at-least-once, deduplicated by the receiver), exactly as
-a ``send`` step does.
+Delivery (:mod:`workflow.broadcasts_deliver`) follows in the same tick: due recipients are
+claimed with a lease and their messages handed to the same delivery path as ``send`` steps.
 """
 
 from __future__ import annotations
 
-import logging
-import time
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -34,26 +26,17 @@ from metamodel.errors import MetamodelError
 from metamodel.records.store import RecordStore
 from metamodel.storage.catalog import find_workspace_meta
 from metamodel.storage.system_tables import broadcast_recipients, broadcasts, messages, wf_log
-from workflow.backoff import step_retry_at
 from workflow.broadcasts import DONE, EXPANDING, FAILED, QUEUED, SENDING, BroadcastRow, get_broadcast
 from workflow.broadcasts_check import craft_string
-from workflow.delivery import DeliveryConfig, OutgoingMessage, deliver
-from workflow.errors import WorkflowError
+from workflow.broadcasts_deliver import DELIVER_BATCH, deliver_due, log_done, message_key
+from workflow.broadcasts_deliver import waiting as any_waiting
 from workflow.instances import write_log
 from workflow.runtime import Runtime, compiled
 from workflow.views import Loader, RecordView
 
-log = logging.getLogger("stagecraft.workflow")
 _b, _r, _m = broadcasts.c, broadcast_recipients.c, messages.c
 #: Records one expansion transaction turns into recipients.
 EXPAND_BATCH = 200
-#: Recipients one runner claims at a time; it stops early when half its lease has gone.
-DELIVER_BATCH = 20
-
-
-def message_key(broadcast_id: int, record_id: int) -> str:
-    """The idempotency key of a recipient's Message row (and of its SMTP Message-ID)."""
-    return f"broadcast:{broadcast_id}:{record_id}"
 
 
 def tick_broadcasts(runtime: Runtime, batch: int = EXPAND_BATCH) -> int:
@@ -134,19 +117,13 @@ def _expand(conn: Connection, runtime: Runtime, row: Mapping[Any, Any], batch: i
 
 def _expanded(conn: Connection, row: Mapping[Any, Any], now: datetime) -> int:
     """Every recipient is known: sending (or done at once when none is waiting)."""
-    waiting = _waiting(conn, row["id"])
+    waiting = any_waiting(conn, row["id"])
     status = SENDING if waiting else DONE
     conn.execute(sa.update(broadcasts).where(_b.id == row["id"]).values(
         status=status, updated_at=now, finished_at=None if waiting else now))
     if not waiting:
-        _log_done(conn, row["workspace"], row["id"], now)
+        log_done(conn, row["workspace"], row["id"], now)
     return 1
-
-
-def _log_done(conn: Connection, workspace: str, broadcast_id: int, now: datetime) -> None:
-    counts = conn.execute(sa.select(_b.entity, _b.recipients, _b.sent, _b.skipped, _b.failed).where(
-        _b.id == broadcast_id)).mappings().one()
-    write_log(conn, workspace, None, now, "broadcast done", {"broadcast": broadcast_id, **counts})
 
 
 def _give_up(conn: Connection, row: Mapping[Any, Any], now: datetime, why: str) -> None:
@@ -209,107 +186,3 @@ def _message_for(row: Mapping[Any, Any], record: RecordView,
         return f"the message could not be written: {exc}", None
     return None, {"channel": row["channel"], "recipient": str(to).strip()[:500],
                   "subject": None if subject is None else str(subject)[:500], "body": str(body)}
-
-
-def _waiting(conn: Connection, broadcast_id: int) -> int:
-    return int(conn.execute(sa.select(sa.func.count()).select_from(broadcast_recipients).where(
-        _r.broadcast_id == broadcast_id, _r.status == "queued")).scalar_one())
-
-
-# ---- delivery -------------------------------------------------------------------------------------
-
-def deliver_due(runtime: Runtime, limit: int = DELIVER_BATCH) -> int:
-    """Claim and deliver up to ``limit`` due recipients; returns how many were claimed."""
-    claimed, lease = _claim(runtime, limit)
-    if not claimed:
-        return 0
-    config = _delivery_config(runtime)
-    started, budget = time.monotonic(), runtime.config.lease_seconds / 2
-    for index, (recipient_id, outgoing) in enumerate(claimed):
-        if time.monotonic() - started > budget:  # keep well inside the lease: give the rest back
-            _release(runtime, [r for r, _ in claimed[index:]], lease)
-            break
-        try:
-            status: str = deliver(outgoing, config) if outgoing is not None else "sent"
-            error: WorkflowError | None = None
-        except WorkflowError as exc:
-            status, error = "failed", exc
-        _mark(runtime, recipient_id, lease, status, error)
-    return len(claimed)
-
-
-def _delivery_config(runtime: Runtime) -> DeliveryConfig:
-    cfg = runtime.config
-    return DeliveryConfig(smtp_url=cfg.smtp_url, mail_from=cfg.mail_from, sms_url=cfg.sms_url,
-                          whatsapp_url=cfg.whatsapp_url)
-
-
-def _claim(runtime: Runtime, limit: int) -> tuple[list[tuple[int, OutgoingMessage | None]], str]:
-    """Lease due recipients; each with its message (None when it was handed over before a crash)."""
-    lease, now = uuid.uuid4().hex, runtime.clock.now()
-    with write_transaction(runtime.engine) as conn:
-        due = sa.select(_r.id, _r.workspace, _r.broadcast_id, _r.record_id).where(
-            _r.next_at <= now, _r.status == "queued")
-        if runtime.workspace is not None:
-            due = due.where(_r.workspace == runtime.workspace)
-        rows = conn.execute(due.order_by(_r.next_at).limit(limit).with_for_update(skip_locked=True)).all()
-        if not rows:
-            return [], lease
-        conn.execute(sa.update(broadcast_recipients).where(_r.id.in_([r.id for r in rows])).values(
-            lease=lease, next_at=now + runtime.config.lease))
-        keys = {message_key(r.broadcast_id, r.record_id): r for r in rows}
-        stored = {m["idempotency_key"]: m for m in conn.execute(sa.select(messages).where(
-            _m.workspace.in_({r.workspace for r in rows}), _m.idempotency_key.in_(list(keys)))).mappings()}
-    return [(r.id, _outgoing(stored.get(key))) for key, r in keys.items()], lease
-
-
-def _outgoing(message: Mapping[Any, Any] | None) -> OutgoingMessage | None:
-    if message is None or message["status"] != "queued":
-        return None
-    return OutgoingMessage(channel=message["channel"], to=message["recipient"], subject=message["subject"],
-                           body=message["body"], idempotency_key=message["idempotency_key"])
-
-
-def _release(runtime: Runtime, recipient_ids: list[int], lease: str) -> None:
-    with write_transaction(runtime.engine) as conn:
-        conn.execute(sa.update(broadcast_recipients).where(_r.id.in_(recipient_ids), _r.lease == lease)
-                     .values(lease=None, next_at=runtime.clock.now()))
-
-
-def _mark(runtime: Runtime, recipient_id: int, lease: str, status: str, error: WorkflowError | None) -> None:
-    """Record one delivery's outcome with the message and the broadcast's counts (one transaction)."""
-    now = runtime.clock.now()
-    with write_transaction(runtime.engine) as conn:
-        row = conn.execute(sa.select(broadcast_recipients).where(
-            _r.id == recipient_id, _r.lease == lease)).mappings().first()
-        if row is None:
-            return  # our lease ran out and another runner took the row over
-        key = message_key(row["broadcast_id"], row["record_id"])
-        if error is not None and error.retryable and row["attempts"] + 1 < runtime.config.max_attempts:
-            conn.execute(sa.update(broadcast_recipients).where(_r.id == recipient_id).values(
-                attempts=row["attempts"] + 1, reason=str(error), lease=None, updated_at=now,
-                next_at=step_retry_at(now, row["attempts"] + 1)))
-            return
-        final = "failed" if error is not None else status
-        conn.execute(sa.update(broadcast_recipients).where(_r.id == recipient_id).values(
-            status=final, reason=None if error is None else str(error), lease=None, next_at=None,
-            attempts=row["attempts"] + (error is not None), updated_at=now))
-        conn.execute(sa.update(messages).where(_m.workspace == row["workspace"], _m.idempotency_key == key,
-                                               _m.status == "queued").values(status=final))
-        _count(conn, row, final, now, error)
-
-
-def _count(conn: Connection, row: Mapping[Any, Any], final: str, now: datetime,
-           error: WorkflowError | None) -> None:
-    """Add the outcome to the broadcast (locking its row), and close it when nothing is left queued."""
-    counter = _b.failed if final == "failed" else _b.sent
-    conn.execute(sa.update(broadcasts).where(_b.id == row["broadcast_id"]).values(
-        {counter: counter + 1, _b.updated_at: now}))
-    if error is not None:
-        write_log(conn, row["workspace"], None, now, "broadcast message failed",
-                  {"broadcast": row["broadcast_id"], "record_id": row["record_id"], "error": str(error)})
-    if _waiting(conn, row["broadcast_id"]) == 0:
-        done = conn.execute(sa.update(broadcasts).where(_b.id == row["broadcast_id"], _b.status == SENDING)
-                            .values(status=DONE, finished_at=now)).rowcount
-        if done:
-            _log_done(conn, row["workspace"], row["broadcast_id"], now)

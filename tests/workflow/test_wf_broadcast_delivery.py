@@ -27,6 +27,7 @@ from workflow import (
     create_broadcast,
     drain,
 )
+from workflow import broadcasts_deliver as delivery
 from workflow import broadcasts_run as run
 from workflow.broadcasts import get_broadcast
 from workflow.delivery import deliver, message_id
@@ -119,10 +120,10 @@ def test_a_hand_over_cut_off_before_marking_is_repeated_with_the_same_key(starte
     runtime, row = started(smtp_server.url, clock)
     run.expand_next(runtime)
     run.expand_next(runtime)
-    claimed, _lease = run._claim(runtime, 1)
+    claimed, _lease = delivery.claim(runtime, 1)
     [(_, outgoing)] = claimed
     assert outgoing is not None
-    deliver(outgoing, run._delivery_config(runtime))  # handed over, then the runner died
+    deliver(outgoing, delivery.delivery_config(runtime))  # handed over, then the runner died
     clock.set(clock.now() + runtime.config.lease + timedelta(seconds=1))
     drain(runtime)
     ids = [m["Message-ID"] for m in smtp_server.mails()]
@@ -135,7 +136,7 @@ def test_two_runners_at_once_hand_each_message_over_once(started: Started, smtp_
     runtime, row = started(smtp_server.url)
     run.expand_next(runtime)
     run.expand_next(runtime)
-    threads = [threading.Thread(target=run.deliver_due, args=(runtime, 1)) for _ in range(3)]
+    threads = [threading.Thread(target=delivery.deliver_due, args=(runtime, 1)) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:

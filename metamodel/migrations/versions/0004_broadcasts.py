@@ -57,6 +57,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('broadcast_id', 'record_id', name='uq_sc_broadcast_recipients_record')
     )
     with op.batch_alter_table('sc_broadcast_recipients', schema=None) as batch_op:
+        batch_op.create_index('ix_sc_broadcast_recipients_status', ['broadcast_id', 'status'], unique=False)
         batch_op.create_index('ix_sc_broadcast_recipients_due', ['next_at'], unique=False,
                               postgresql_where=sa.text('next_at IS NOT NULL'),
                               sqlite_where=sa.text('next_at IS NOT NULL'))
@@ -65,6 +66,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('sc_broadcast_recipients', schema=None) as batch_op:
         batch_op.drop_index('ix_sc_broadcast_recipients_due')
+        batch_op.drop_index('ix_sc_broadcast_recipients_status')
     op.drop_table('sc_broadcast_recipients')
     with op.batch_alter_table('sc_broadcasts', schema=None) as batch_op:
         batch_op.drop_index('ix_sc_broadcasts_status')
