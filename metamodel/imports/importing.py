@@ -40,6 +40,7 @@ from metamodel.records import Actor, RecordStore
 Progress = Callable[[int, int | None], None]
 Hidden = frozenset[tuple[str, str]]
 _LOOKUP_CACHE_LIMIT = 10_000
+_BIGINT = 2**63
 
 
 @dataclass(frozen=True)
@@ -235,8 +236,9 @@ class _Rows:
             return values.get(key.field, BLANK)
         raw = cells[key.index] if key.index < len(cells) else None
         value = convert_cell(FieldType.INTEGER, raw)
-        if value is not BLANK and not isinstance(value, int):
+        if value is not BLANK and not (isinstance(value, int) and 0 < value < _BIGINT):
             problems[key.header] = "must be the id of a record"
+            return BLANK  # the row is still tried as a create, to report its other problems too
         return value
 
     def _write(self, conn: Connection, values: dict[str, Any], key_value: Any) -> str:
@@ -262,7 +264,10 @@ class _Rows:
         where: dict[str, Any] = {self.columns.key.field: {"eq": key_value}}
         if self.opts.scope:
             where = {"and": [where, dict(self.opts.scope)]}
-        page = self.store.list(self.entity, where=where, first=1, hidden=self.opts.hidden, conn=conn)
+        try:
+            page = self.store.list(self.entity, where=where, first=1, hidden=self.opts.hidden, conn=conn)
+        except InvalidQuery:  # a key value no record can hold: the create says why it is wrong
+            return None
         return page.records[0] if page.records else None
 
     def _lookup(self, conn: Connection, column: Column, value: Any) -> Any:

@@ -154,6 +154,14 @@ def test_upsert_by_id_refuses_an_id_of_no_live_record_and_creates_rows_without_i
     assert crm.names() == ["New"]
 
 
+def test_an_id_key_that_is_no_id_is_a_row_error_with_the_other_problems(crm: Crm) -> None:
+    summary = crm.run("Contact", "id,name\n9999999999999999999,\nabc,Ann\n", key="id")
+
+    assert errors(summary) == [(2, "id", "must be the id of a record"), (2, "name", "is required"),
+                               (3, "id", "must be the id of a record")]
+    assert crm.names() == []
+
+
 def test_upsert_skips_soft_deleted_records(crm: Crm) -> None:
     old = crm.store.create("Contact", {"name": "Old", "email": "old@x.test"})
     crm.store.delete("Contact", old["id"])
