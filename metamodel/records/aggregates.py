@@ -102,11 +102,24 @@ def _normal(func: str, value: Any, vtype: VType) -> Any:
     """Averages as Decimal and integer sums as int on both databases; naive SQLite datetimes as UTC."""
     if value is None:
         return None
-    if func == "avg" and not isinstance(value, Decimal):
-        return Decimal(str(value))
+    if func == "avg":
+        return _plain_average(value if isinstance(value, Decimal) else Decimal(str(value)))
     if func != "avg" and vtype is VType.INT and isinstance(value, (Decimal, float)):
         return int(value)
     return utc(value)
+
+
+AVG_PLACES = Decimal("1e-10")
+
+
+def _plain_average(value: Decimal) -> Decimal:
+    """An average to 10 decimal places without trailing zeros (``580``, ``333.3333333333``).
+
+    Why: PostgreSQL answers ``avg`` with 16 or more places and SQLite with a float, so the raw
+    values of the same data differ in their digits; rounding both the same way makes them equal.
+    """
+    rounded = value.quantize(AVG_PLACES).normalize()
+    return rounded.quantize(Decimal(1)) if rounded.as_tuple().exponent > 0 else rounded  # type: ignore[operator]
 
 
 def aggregate(conn: Connection, meta: WorkspaceMeta, entity: str, where: Mapping[str, Any] | None = None,

@@ -192,3 +192,15 @@ def test_rollup_aggregate_and_group_by(engine: Engine, meta: WorkspaceMeta) -> N
 def test_rollup_condition_is_any_craft_condition(engine: Engine, meta: WorkspaceMeta) -> None:
     build_world(engine, meta)
     assert {c["name"]: c["odd"] for c in _contacts(engine, meta)} == {"Ann": 1, "Bob": 1, "Cid": 0}
+
+
+def test_average_has_the_same_digits_on_every_database(engine: Engine, meta: WorkspaceMeta) -> None:
+    """580 on SQLite (a float) and on PostgreSQL (16 places) alike: 10 places, no trailing zeros."""
+    amounts = [Decimal("500.00"), Decimal("660.00"), Decimal("100.00"), Decimal("100.01"), Decimal("100.00")]
+    data = [blank_row(meta, "Deal") | {"title": f"a{i}", "created_at": T0, "updated_at": T0, "pipeline": "sales",
+                                       "stage": "new" if i < 2 else "won", "amount": amount}
+            for i, amount in enumerate(amounts)]
+    with engine.begin() as conn:
+        conn.execute(meta.tables.entity("Deal").insert(), data)
+        groups = group_by(conn, meta, "Deal", ["stage"], None, {"avg": ["amount"]})
+    assert [str(g["avg"]["amount"]) for g in groups] == ["580", "100.0033333333"]
