@@ -24,7 +24,6 @@ from metamodel.definitions import EntityDef, FieldType
 from metamodel.errors import (
     InvalidQuery,
     MetadataChanged,
-    MetamodelError,
     NotFound,
     Place,
     UnknownStage,
@@ -286,10 +285,10 @@ class _Rows:
         try:
             page = self.store.list(column.target, where={column.lookup: {"eq": value}}, first=2,
                                    hidden=self.opts.hidden, conn=conn)
-        except MetamodelError as exc:
-            raise CellInvalid(exc.message) from None
-        if len(page.records) != 1:
-            what = "no" if not page.records else "more than one"
+        except InvalidQuery:  # a value the field cannot hold: no record has it
+            page = None
+        if page is None or len(page.records) != 1:
+            what = "more than one" if page is not None and page.records else "no"
             raise CellInvalid(f'{what} {column.target} with {column.lookup} "{raw}"')
         if len(self.found) >= _LOOKUP_CACHE_LIMIT:
             self.found.clear()

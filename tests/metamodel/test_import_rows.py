@@ -93,6 +93,17 @@ def test_a_reference_can_be_found_by_a_field_of_the_target(crm: Crm) -> None:
     assert crm.records("Contact")[0]["company"] == acme["id"]
 
 
+def test_a_lookup_finding_several_records_or_an_impossible_value_is_a_row_error(crm: Crm) -> None:
+    crm.store.create("Contact", {"name": "Twin"})
+    crm.store.create("Contact", {"name": "Twin"})
+
+    summary = crm.run("Deal", "title,contact.name\nA,Twin\n")
+    by_score = crm.run("Deal", "title,contact.score\nB,many\n")
+
+    assert errors(summary) == [(2, "contact.name", 'more than one Contact with name "Twin"')]
+    assert errors(by_score) == [(2, "contact.score", 'no Contact with score "many"')]
+
+
 def test_a_lookup_by_a_field_the_target_lacks_is_refused_up_front(crm: Crm) -> None:
     with pytest.raises(ImportRefused) as refused:
         crm.run("Contact", "name,company.domian\nAnn,acme.test\n")
