@@ -160,7 +160,7 @@ class _Rows:
         self.savepoint = conn.begin_nested() if self.reads else None
         try:
             outcome, problems = self._row(conn, cells)
-        except sa.exc.DBAPIError as exc:  # a statement the checks let through: this row only
+        except (sa.exc.IntegrityError, sa.exc.DataError) as exc:  # a value the checks let through: this row
             outcome, problems = "", {"": f"the database refused the row: {_first_line(exc)}"}
         except BaseException:
             self._end(keep=False)
@@ -315,5 +315,6 @@ def _empty(value: Any) -> bool:
 
 
 def _first_line(exc: sa.exc.DBAPIError) -> str:
+    """The driver's reason, first line (a lost connection or a lock is not a row's fault: it propagates)."""
     text = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
     return text[0] if text else type(exc).__name__

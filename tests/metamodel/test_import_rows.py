@@ -7,9 +7,11 @@ import io
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from test_import_support import Crm, crm_fixture, errors  # noqa: F401  (a fixture)
 
 from metamodel.imports import ImportOptions, ImportRefused, import_records
+from metamodel.records import RecordStore
 
 
 def test_bad_rows_are_reported_with_their_line_and_good_rows_are_kept(crm: Crm) -> None:
@@ -221,6 +223,22 @@ def test_progress_reports_rows_done_out_of_the_total(crm: Crm) -> None:
                    ImportOptions(batch_size=2), progress=lambda done, total: seen.append((done, total)))
 
     assert seen == [(2, 5), (4, 5), (5, 5)]
+
+
+def test_a_row_the_database_refuses_past_the_checks_is_a_row_error(crm: Crm,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    real = RecordStore.create
+
+    def create(store: RecordStore, entity: str, values: Any, **kwargs: Any) -> Any:
+        if values.get("name") == "Bad":
+            raise sa.exc.DataError("INSERT", {}, Exception("value out of range\nDETAIL: x"))
+        return real(store, entity, values, **kwargs)
+
+    monkeypatch.setattr(RecordStore, "create", create)
+    summary = crm.run("Contact", "name\nAnn\nBad\nBob\n")
+
+    assert errors(summary) == [(3, "", "the database refused the row: value out of range")]
+    assert crm.names() == ["Ann", "Bob"]
 
 
 def test_only_the_first_errors_are_listed_and_the_rest_counted(crm: Crm) -> None:
