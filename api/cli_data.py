@@ -49,6 +49,9 @@ def import_file(
         "--dry-run", help="Check every row as a real import would, then write nothing.")] = False,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the summary, row errors included, as one JSON object on stdout.")] = False,
+    as_user: Annotated[str | None, typer.Option(
+        "--as", help="The e-mail of a workspace user to import as: creator and default owner of the "
+                     "records.")] = None,
 ) -> None:
     """Import records from a CSV or Excel file, row by row; bad rows are reported, good rows are kept.
 
@@ -57,15 +60,17 @@ def import_file(
     Each refused row is printed as FILE:ROW: column: reason; the exit code is then 1.
     """
     from metamodel import load_workspace_meta
-    from metamodel.imports import ImportOptions, import_records
+    from metamodel.imports import ImportOptions, actor_for, import_records
     from metamodel.records import RecordStore
 
     options = ImportOptions(key=key, mapping=parse_mapping(mapping or []), ignore_unknown=ignore_unknown,
                             dry_run=dry_run)
     with open_engine(Settings.from_env()) as engine, file.open("rb") as source, phrased_refusals():
         store = RecordStore(engine, load_workspace_meta(engine, workspace))
+        actor = actor_for(engine, workspace, as_user) if as_user else None
         with progress_bar(file.name) as progress:
-            summary = import_records(store, entity, source, str(file), options, progress=progress)
+            summary = import_records(store, entity, source, str(file), options, actor=actor,
+                                     progress=progress)
     if as_json:
         typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
     else:

@@ -25,6 +25,8 @@ entities:
       name: {type: string, required: true}
       email: {type: email, unique: true}
       score: {type: integer}
+users:
+  - {email: anna@acme.test, name: Anna, role: admin}
 """
 
 
@@ -86,6 +88,25 @@ def test_json_prints_the_summary_with_its_errors_on_stdout(cli: CliRunner, crm: 
     assert (body["created"], body["failed"]) == (1, 1)
     assert body["errors"] == [{"row": 3, "column": "score", "reason": "must be a whole number"}]
     assert result.stderr == ""
+
+
+def test_as_imports_in_the_name_of_a_workspace_user(cli: CliRunner, crm: str, engine: Engine,
+                                                    tmp_path: Path) -> None:
+    result = _import(cli, crm, _file(tmp_path, "name\nAnn\n"), "--as", "ANNA@acme.test")
+
+    assert result.exit_code == 0, result.output
+    store = RecordStore(engine, load_workspace_meta(engine, crm))
+    record = store.list("Contact").records[0]
+    assert record["owner"] is not None and record["owner"] == record["created_by"]
+
+
+def test_as_an_unknown_user_is_one_line_and_exit_1(cli: CliRunner, crm: str, engine: Engine,
+                                                   tmp_path: Path) -> None:
+    result = _import(cli, crm, _file(tmp_path, "name\nAnn\n"), "--as", "nobody@acme.test")
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"NOT_FOUND workspace {crm} has no active user nobody@acme.test")
+    assert _names(engine, crm) == []
 
 
 def test_upsert_and_mapping_options_reach_the_importer(cli: CliRunner, crm: str, engine: Engine,
