@@ -86,6 +86,14 @@ def test_aliases_fragments_and_variables(crm: Any, plans: PlanCache) -> None:
     assert [e["other"]["t"] for e in data["a"]["edges"]] == ["Deal 1", "Deal 2"]
 
 
+def test_a_repeated_response_key_merges_its_selections(crm: Any, plans: PlanCache) -> None:
+    crm.seed_deals(2)
+    document = ("{ deals(first: 1) { totalCount edges { node { title } } } "
+                "deals(first: 1) { edges { node { amount contact { name } } } } }")
+    data = same(crm, plans, document)
+    assert list(data["deals"]["edges"][0]["node"]) == ["title", "amount", "contact"]
+
+
 def test_order_by_and_after_give_the_resolvers_pages_and_cursors(crm: Any, plans: PlanCache) -> None:
     crm.seed_deals(4)
     first = same(crm, plans, "{ deals(first: 2, orderBy: [{amount: DESC}]) { pageInfo { endCursor } } }")

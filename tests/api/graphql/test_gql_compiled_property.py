@@ -1,12 +1,13 @@
 """Property: random list and record queries give the same JSON compiled and through strawberry.
 
-Documents come from a small grammar over a blueprint with every kind of field (scalars of each
+Requests come from a small grammar over a blueprint with every kind of field (scalars of each
 type, a formula, rollups, json, tags, multi-enum, user and reference fields, a ``many`` list and
 inverse lists, a pipeline) and four roles (hidden fields, own records only, entities a role may
 not read).  Selections, aliases, fragments, filters (some on hidden fields), sorts, page sizes
-(some too large), cursors (some bad), record ids (some missing) and roles are drawn at random;
-whatever the compiled path answers must equal strawberry's JSON byte for byte, and whenever
-strawberry answers with an error the compiled path must have left the request to it.
+(some too large, some in variables), cursors (some bad), record ids (some missing), one or two
+root fields and roles are drawn at random; whatever the compiled path answers must equal
+strawberry's JSON byte for byte, and whenever strawberry answers with an error the compiled path
+must have left the request to it.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ ORDER = {"Deal": ["", "orderBy: [{amount: DESC}]", "orderBy: [{stage: ASC}, {tit
          "Contact": ["", "orderBy: [{name: DESC}]", "orderBy: [{dealSum: ASC}]"],
          "Company": ["", "orderBy: [{name: ASC}]"]}
 #: Examples per database; raise it locally (``GQL_COMPILED_EXAMPLES=1000``) for a deeper search.
-EXAMPLES = int(os.environ.get("GQL_COMPILED_EXAMPLES", "70"))
+EXAMPLES = int(os.environ.get("GQL_COMPILED_EXAMPLES", "80"))
 ROLES = [("admin", None), ("admin", None), ("manager", "anna@acme.test"), ("manager", "oleg@acme.test"),
          ("analyst", None),
          ("dealer", None)]
@@ -131,30 +132,67 @@ def _selection(draw: Callable[..., Any], entity: str, depth: int) -> str:
     return f"... on {entity} {{ {body} }}" if draw(st.booleans()) else body
 
 
-@st.composite
-def documents(draw: Callable[..., Any], cursors: dict[str, str], ids: list[str]) -> str:
+@dataclass
+class Request:
+    """A drawn request: its document, variable definitions and values."""
+
+    roots: list[str] = field(default_factory=list)
+    fragments: list[str] = field(default_factory=list)
+    definitions: list[str] = field(default_factory=list)
+    variables: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def document(self) -> str:
+        head = f"query({', '.join(self.definitions)}) " if self.definitions else ""
+        return f"{head}{{ {' '.join(self.roots)} }} {' '.join(self.fragments)}"
+
+
+def _first(draw: Callable[..., Any], request: Request, n: int) -> str:
+    """A page size: absent, a literal, or a variable (whose value may be refused)."""
+    literal: str = draw(st.sampled_from(["", "", "first: 0", "first: 2", "first: 3", "first: 1001", "var"]))
+    if literal != "var":
+        return literal
+    request.definitions.append(f"$n{n}: Int!")
+    request.variables[f"n{n}"] = draw(st.sampled_from([1, 2, 4, 4, 1001, "many"]))
+    return f"first: $n{n}"
+
+
+def _root(draw: Callable[..., Any], request: Request, n: int, cursors: dict[str, str],
+          ids: list[str]) -> None:
     entity = draw(st.sampled_from(sorted(FIELDS)))
     node = _selection(draw, entity, 0)
     if draw(st.integers(0, 4)) == 0:
         one = entity[0].lower() + entity[1:]
         record = draw(st.sampled_from([*ids, *ids, "999999", "x"]))
-        return f'{{ r: {one}(id: "{record}") {{ {node} }} }}'
+        request.roots.append(f'r{n}: {one}(id: "{record}") {{ {node} }}')
+        return
     args = [draw(st.sampled_from(WHERE[entity])), draw(st.sampled_from(ORDER[entity])),
-            draw(st.sampled_from(["", "", "first: 0", "first: 2", "first: 3", "first: 1001"]))]
+            _first(draw, request, n)]
     after = draw(st.sampled_from(["", "", "", "bad", "good"]))
     if after:
         args.append(f'after: "{cursors[entity] if after == "good" else "nonsense"}"')
     arguments = ", ".join(a for a in args if a)
     choices = ["totalCount", "pageInfo { hasNextPage endCursor }", "__typename",
                "edges { cursor node { %s } }", "edges { n2: node { id } }"]
-    pieces = draw(st.lists(st.sampled_from(choices),
-                           min_size=1, max_size=3, unique=True))
+    pieces = draw(st.lists(st.sampled_from(choices), min_size=1, max_size=3, unique=True))
     connection = " ".join(p % node if "%s" in p else p for p in pieces)
-    name = LISTS[entity]
+    call = f"r{n}: {LISTS[entity]}{f'({arguments})' if arguments else ''}"
     if draw(st.booleans()):
-        return (f"{{ x: {name}{f'({arguments})' if arguments else ''} {{ ...F }} }} "
-                f"fragment F on {entity}Connection {{ {connection} }}")
-    return f"{{ {name}{f'({arguments})' if arguments else ''} {{ {connection} }} }}"
+        request.roots.append(f"{call} {{ ...F{n} }}")
+        request.fragments.append(f"fragment F{n} on {entity}Connection {{ {connection} }}")
+    else:
+        request.roots.append(f"{call} {{ {connection} }}")
+
+
+@st.composite
+def requests(draw: Callable[..., Any], cursors: dict[str, str], ids: list[str]) -> Request:
+    """One or two root fields (lists or records), now and then the root ``__typename``."""
+    request = Request()
+    for n in range(draw(st.sampled_from([1, 1, 1, 2]))):
+        _root(draw, request, n, cursors, ids)
+    if draw(st.integers(0, 5)) == 0:
+        request.roots.append("t: __typename")
+    return request
 
 
 def _seed(engine: Engine, workspace: str) -> tuple[Any, list[str]]:
@@ -203,29 +241,30 @@ def test_random_queries_answer_the_same_compiled_and_through_strawberry(engine: 
         principal = Principal(workspace, role, user, email, "t")
         return GraphQLContext(engine=engine, meta=meta, principal=principal)
 
-    def run_reference(document: str, role: str, email: str | None) -> str:
-        result = schema.execute_sync(document, context_value=context(role, email))
+    def run_reference(document: str, variables: dict[str, Any] | None, role: str, email: str | None) -> str:
+        result = schema.execute_sync(document, variable_values=variables, context_value=context(role, email))
         return json.dumps(shaped(result.data, result.errors).body)
 
     cursors = {}
     for entity, name in LISTS.items():
         first = f"{{ {name}(first: 1) {{ pageInfo {{ endCursor }} }} }}"
-        data = json.loads(run_reference(first, "admin", None))
+        data = json.loads(run_reference(first, None, "admin", None))
         cursors[entity] = data["data"][name]["pageInfo"]["endCursor"]
 
     @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    @given(document=documents(cursors, ids), role=st.sampled_from(ROLES))
-    def check(document: str, role: tuple[str, str | None]) -> None:
-        data = execute_compiled(plans, schema, context(*role), parse(document), document, None, None)
-        expected = run_reference(document, *role)
+    @given(request=requests(cursors, ids), role=st.sampled_from(ROLES))
+    def check(request: Request, role: tuple[str, str | None]) -> None:
+        document, variables = request.document, request.variables or None
+        data = execute_compiled(plans, schema, context(*role), parse(document), document, variables, None)
+        expected = run_reference(document, variables, *role)
         if data is None:
             counts.fell_back += 1
             if '"errors"' not in expected and "partners" not in document and "deals {" not in document:
                 counts.failures.append(document)  # inside the subset and answerable, yet not compiled
             return
         counts.compiled += 1
-        assert json.dumps({"data": data}) == expected, document
+        assert json.dumps({"data": data}) == expected, (document, variables)
 
     check()
     assert not counts.failures, counts.failures
