@@ -12,6 +12,7 @@ answered by strawberry, so errors are always the reference's own.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLError
@@ -25,12 +26,22 @@ from api.graphql.compiled.values import FAST
 from api.graphql.inputs import to_dict, to_order
 from api.graphql.resolvers import GraphQLContext
 from metamodel.migrate.users import find_users
+from metamodel.records import ProjectedPage
 
 Getter = Callable[[Row], Any]
 
 
 def _none(_row: Row) -> None:
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A list root once loaded: its rows (with their references), its page and its ``totalCount``."""
+
+    level: Level
+    page: ProjectedPage
+    count: int | None
 
 
 class Execution:
@@ -84,13 +95,13 @@ class Execution:
         where = self.access.scoped(to_dict(args["where"]) if args.get("where") else None)
         nodes = [node for _, what, edge in root.parts if what == "edges"
                  for _, part, node in edge if part == "node"]
-        level, has_next, end, page = loader.page(need_of(root.entity, nodes), where=where,
-                                                 order_by=to_order(args.get("order_by")),
-                                                 first=args["first"], after=args.get("after"))
+        level, page = loader.page(need_of(root.entity, nodes), where=where,
+                                  order_by=to_order(args.get("order_by")), first=args["first"],
+                                  after=args.get("after"))
         count = None
         if any(what == "totalCount" for _, what, _ in root.parts):
             count = self.ctx.store.count(root.entity, where, hidden=self.access.hidden, conn=conn)
-        return level, has_next, end, page, count
+        return Listed(level, page, count)
 
     # ---- shaping -------------------------------------------------------------------------------
 
@@ -100,21 +111,21 @@ class Execution:
         if root.node is not None:
             level: Level = state
             return self.shaper(root.node, level)(level.rows[0])
-        level, has_next, end, page, count = state
+        listed: Listed = state
         out: dict[str, Any] = {}
         for key, what, payload in root.parts:
             if what == "totalCount":
-                out[key] = count
+                out[key] = listed.count
             elif what == "__typename":
                 out[key] = payload
             elif what == "pageInfo":
-                values = {"hasNextPage": has_next, "endCursor": end}
+                values = {"hasNextPage": listed.page.has_next_page, "endCursor": listed.page.end_cursor}
                 out[key] = {k: p if w == "__typename" else values[w] for k, w, p in payload}
             else:
-                out[key] = self._edges(payload, level, page)
+                out[key] = self._edges(payload, listed.level, listed.page)
         return out
 
-    def _edges(self, parts: tuple[Part, ...], level: Level, page: Any) -> list[dict[str, Any]]:
+    def _edges(self, parts: tuple[Part, ...], level: Level, page: ProjectedPage) -> list[dict[str, Any]]:
         bound = [(key, what, self.shaper(payload, level) if what == "node" else payload)
                  for key, what, payload in parts]
         return compile_edges(bound)(level.rows, page.cursor_at)

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from api.graphql.compiled.plan import Kind, NodePlan
 from api.graphql.resolvers import Access
-from metamodel.records import MAX_PAGE, list_projected
+from metamodel.records import MAX_PAGE, ProjectedPage, list_projected
 from metamodel.storage.catalog import WorkspaceMeta
 
 Row = Sequence[Any]
@@ -75,13 +75,13 @@ class Loader:
         self.user_ids: set[int] = set()
 
     def page(self, need: Need, *, where: Mapping[str, Any] | None, order_by: Sequence[tuple[str, str]],
-             first: int, after: str | None) -> tuple[Level, bool, str | None, Any]:
-        """A list's page as a loaded level, with ``has_next_page``, ``end_cursor`` and the page."""
+             first: int, after: str | None) -> tuple[Level, ProjectedPage]:
+        """A list's page as a loaded level (references and users too), and the page itself."""
         page = list_projected(self.conn, self.meta, need.entity, sorted(need.columns), where=where,
                               order_by=order_by, first=first, after=after, hidden=self.access.hidden)
         level = Level(need.entity, page.index, page.rows)
         self.load(level, need)
-        return level, page.has_next_page, page.end_cursor, page
+        return level, page
 
     def load(self, level: Level, need: Need) -> None:
         """Everything ``need`` references from ``level``'s rows, level after level."""
