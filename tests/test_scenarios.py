@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -26,8 +24,10 @@ SPEC_LANGUAGE = EXAMPLES / "spec-language"
 _DEFINITION = re.compile(r'^(?:automation|process) "([^"]+)"', re.MULTILINE)
 
 
-def _simulate(scenario: Path) -> subprocess.CompletedProcess[str]:
-    """One scenario in its own process, as a consultant runs it.
+@functools.cache
+def _simulated(scenario: Path) -> subprocess.CompletedProcess[str]:
+    """The scenario's run, once per session (two tests read it), in its own process as a consultant
+    runs it.
 
     Not in-process: compiled plans are cached per (workspace, version), and every throwaway database
     of a simulation is workspace "sim" version 1, so a second simulation in one process reads the
@@ -36,17 +36,6 @@ def _simulate(scenario: Path) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "api.cli", "simulate", str(scenario.parent.parent),
                "--scenario", str(scenario), "--json"]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-
-
-@functools.cache
-def _simulations() -> dict[Path, subprocess.CompletedProcess[str]]:
-    """Every scenario's run, once per session and side by side (each costs an interpreter start)."""
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        return dict(zip(SCENARIOS, pool.map(_simulate, SCENARIOS), strict=True))
-
-
-def _simulated(scenario: Path) -> subprocess.CompletedProcess[str]:
-    return _simulations()[scenario]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[f"{p.parent.parent.name}/{p.name}" for p in SCENARIOS])
@@ -73,12 +62,6 @@ def test_example_blueprint_checks_clean(blueprint: Path) -> None:
     result = CliRunner().invoke(app, ["check", str(blueprint)])
     assert result.exit_code == 0, result.output
     assert "no problems" in result.output
-
-
-def test_every_example_with_automations_has_scenarios() -> None:
-    """A blueprint shipping .craft files ships the scenarios that show they work."""
-    untested = [p.name for p in BLUEPRINTS if any(p.rglob("*.craft")) and not any(p.glob("scenarios/*.yaml"))]
-    assert untested == []
 
 
 def test_the_cli_spec_scenario_is_an_example() -> None:
