@@ -242,13 +242,17 @@ class GraphQLContext:
         positions: dict[int, list[int]] = {}
         for index, record in enumerate(everything.page.records):
             positions.setdefault(record[via], []).append(index)
+        shown = {parent: indexes[:first] for parent, indexes in positions.items()}
+        # One batch for the children of every parent: what they reference, or list in turn, loads once.
+        children = nodes_of(source, [everything.page.records[i] for kept in shown.values() for i in kept])
+        node_at = dict(zip((i for kept in shown.values() for i in kept), children, strict=True))
         result: dict[int, Connection] = {}
         for parent, indexes in positions.items():
-            shown = indexes[:first]
-            records = [everything.page.records[i] for i in shown]
-            cursors = [everything.cursor(i) for i in shown]
+            records = [everything.page.records[i] for i in shown[parent]]
+            cursors = [everything.cursor(i) for i in shown[parent]]
             page = Page(records, cursors[-1] if cursors else None, len(indexes) > first, len(indexes))
-            result[parent] = Connection(page, nodes_of(source, records), _constant(len(indexes)), cursors)
+            result[parent] = Connection(page, [node_at[i] for i in shown[parent]], _constant(len(indexes)),
+                                        cursors)
         return result
 
 

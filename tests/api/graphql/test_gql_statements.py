@@ -32,7 +32,7 @@ INVERSE = ("{ contacts(first: 1000) { edges { node { name deals(first: 3) { tota
            "pageInfo { hasNextPage } edges { node { title amount } } } } } } }")
 INVERSE_IN_INVERSE = ("{ companies(first: 1000) { edges { node { name contacts(first: 5) { totalCount "
                       "edges { node { name deals(first: 3) { totalCount edges { node { title } } } } } } } "
-                      "} } } }")
+                      "} } }")
 REFERENCE_IN_INVERSE = ("{ contacts(first: 1000) { edges { node { name deals(first: 3) { edges { node { "
                         "title contact { name } } } } } } } }")
 ONE_WITH_INVERSE = ('query($id: ID!) { company(id: $id) { name contacts(first: 1000) { totalCount edges { '
@@ -121,18 +121,12 @@ def test_an_inverse_list_under_a_list_costs_the_same_statements_for_500_parents_
     assert len(many) == len(few), (few, many)
 
 
-KNOWN_N_PLUS_1 = ("issue 5: a list nested under an inverse list's nodes is loaded once per parent (N+1); "
-                  "strict, so the day it is fixed this marker has to go")
-
-
-@pytest.mark.xfail(strict=True, reason=KNOWN_N_PLUS_1)
 def test_an_inverse_list_inside_an_inverse_list_costs_the_same_statements(http: Http) -> None:
     (_small, few), (large, many) = _few_then_many(http, INVERSE_IN_INVERSE)
     assert len(large["companies"]["edges"]) == MANY
     assert len(many) == len(few), (len(few), len(many))
 
 
-@pytest.mark.xfail(strict=True, reason=KNOWN_N_PLUS_1)
 def test_a_reference_inside_an_inverse_list_costs_the_same_statements(http: Http) -> None:
     (_small, few), (large, many) = _few_then_many(http, REFERENCE_IN_INVERSE)
     assert len(large["contacts"]["edges"]) == MANY
