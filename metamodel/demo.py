@@ -49,13 +49,13 @@ Progress = Callable[[int, int], None]
 class DemoError(MetamodelError):
     """The demo cannot be loaded as asked."""
 
-    code = "MM.E600"
+    code = "MM.E620"
 
 
 class DemoAlreadyLoaded(DemoError):
     """The workspace holds records already: loading again would mix two stories."""
 
-    code = "MM.E601"
+    code = "MM.E621"
 
     def __init__(self, workspace: str, counts: Mapping[str, int]) -> None:
         shown = ", ".join(f"{n} {e}" for e, n in counts.items() if n)

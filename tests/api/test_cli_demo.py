@@ -89,7 +89,7 @@ def test_demo_with_another_blueprint_names_what_it_lacks(runner: CliRunner, tmp_
         "workspace: crm\nentities:\n  Deal:\n    fields:\n      title: {type: string}\n", encoding="utf-8")
     result = runner.invoke(app, ["demo", "--blueprint", str(tmp_path)])
     assert result.exit_code == 1
-    assert "MM.E600" in result.output and "no entity Product" in result.output
+    assert "MM.E620" in result.output and "no entity Product" in result.output
     assert "Traceback" not in result.output
 
 

@@ -170,7 +170,7 @@ def test_loading_again_changes_nothing(engine: Engine, store_blueprint: Path, wo
     (store_blueprint / "seen.craft").write_text(SEEN.replace('"seen"', '"changed"'), encoding="utf-8")
     with pytest.raises(DemoAlreadyLoaded) as raised:
         load(engine, store_blueprint, workspace, now, seed=6)
-    assert raised.value.code == "MM.E601"
+    assert raised.value.code == "MM.E621"
     assert raised.value.counts == {"Customer": 20, "Product": 6, "Order": 80}
     assert load_workspace_meta(engine, workspace).version == version  # not even the blueprint applied
 
@@ -181,7 +181,7 @@ def test_a_blueprint_without_the_store_entities_is_refused(engine: Engine, tmp_p
         "entities:\n  Deal:\n    fields:\n      title: {type: string}\n", encoding="utf-8")
     with pytest.raises(DemoError) as raised:
         load(engine, tmp_path, workspace, datetime.now(UTC))
-    assert raised.value.code == "MM.E600"
+    assert raised.value.code == "MM.E620"
     assert "no entity Product" in raised.value.message
 
 
