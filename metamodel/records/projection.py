@@ -13,7 +13,7 @@ resolvers is therefore the same rows in the same order with the same cursors.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ from metamodel.records.query import (
     _cached,
     _check_first,
     _cursor_of,
+    _load_many,
     _order_clauses,
     entity_plan,
     sort_plan,
@@ -36,7 +37,7 @@ from metamodel.records.query import (
 )
 from metamodel.storage.catalog import WorkspaceMeta
 
-__all__ = ["ProjectedPage", "list_projected", "projectable"]
+__all__ = ["ProjectedPage", "list_projected", "many_lists", "projectable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,18 @@ def list_projected(conn: Connection, meta: WorkspaceMeta, entity: str, names: Se
     rows = conn.execute(stmt, params).all()
     index = {name: position for position, name in enumerate(wanted)}
     return ProjectedPage(rows[:limit], index, len(rows) > limit, sort)
+
+
+def many_lists(conn: Connection, meta: WorkspaceMeta, entity: str, name: str,
+               ids: Sequence[int]) -> dict[int, list[int]]:
+    """The live members of ``many`` field ``name`` of each record in ``ids``, sorted — the lists
+    ``list_records`` puts in its records, read by the same statement for one field."""
+    plan = entity_plan(meta, entity)
+    target = dict(plan.many).get(name)
+    records: list[dict[str, Any]] = [{"id": i, name: []} for i in ids]
+    if records and target is not None:  # no target: a field not readable yet, shown empty as lists do
+        _load_many(conn, meta, entity, replace(plan, many=((name, target),)), records)
+    return {r["id"]: r[name] for r in records}
 
 
 def _wanted(available: Sequence[str], names: Sequence[str], sort: SortPlan) -> tuple[str, ...]:

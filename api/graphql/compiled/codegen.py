@@ -61,7 +61,17 @@ class Follow:
     shape: Shape
 
 
-Code = Const | Call | Read | Follow
+@dataclass(frozen=True, slots=True)
+class Gather:
+    """A ``many`` list: the members ``lists`` holds for the id in ``position`` that ``found`` has."""
+
+    position: int
+    lists: Mapping[Any, Sequence[Any]]
+    found: Mapping[Any, Row]
+    shape: Shape
+
+
+Code = Const | Call | Read | Follow | Gather
 
 #: Compiled sources: a source depends on the document and the role's hidden fields only, so the
 #: same few recur; what differs per request (loaded rows, child shapers) is in the namespace.
@@ -84,6 +94,9 @@ def _expression(n: int, code: Code, names: dict[str, Any]) -> str:
     if isinstance(code, Call):
         names[f"g{n}"] = code.get
         return f"g{n}(row)"
+    if isinstance(code, Gather):
+        names[f"l{n}"], names[f"F{n}"], names[f"s{n}"] = code.lists.get, code.found, code.shape
+        return f"[s{n}(F{n}[i]) for i in l{n}(row[{code.position}], ()) if i in F{n}]"
     if isinstance(code, Follow):
         names[f"f{n}"], names[f"s{n}"] = code.found.get, code.shape
         return f"(s{n}(t{n}) if (t{n} := f{n}(row[{code.position}])) is not None else None)"

@@ -2,8 +2,8 @@
 
 Why a subset: the requests that cost most are lists and records with their scalar fields and
 references, and those are what a plan can answer with a few SQL statements and a row-to-JSON loop.
-Everything else — mutations, directives, introspection, aggregates, built-ins, inverse and ``many``
-lists — is refused here, once per document, and answered by strawberry, the reference.
+Everything else — mutations, directives, introspection, aggregates, built-ins, inverse lists — is
+refused here, once per document, and answered by strawberry, the reference.
 
 Fields are collected as GraphQL collects them (aliases as response keys, fragments whose type
 condition matches, repeated keys merged in first-seen order), so the response has the same keys in
@@ -62,8 +62,8 @@ def entity_fields(meta: WorkspaceMeta, entity: EntityDef) -> dict[str, Entry]:
     for fld in entity.fields:
         if fld.type is FieldType.REFERENCE and fld.to:
             table[camel(fld.name)] = Entry(Kind.REFERENCE, fld.name, fld.to)
-        elif fld.type is FieldType.MANY:
-            table[camel(fld.name)] = Entry(None)
+        elif fld.type is FieldType.MANY and fld.to:
+            table[camel(fld.name)] = Entry(Kind.MANY, fld.name, fld.to)
         elif fld.type is FieldType.USER:
             table[camel(fld.name)] = Entry(Kind.USER, fld.name)
         else:
@@ -206,9 +206,9 @@ class Compiler:
             return FieldPlan(key, entry.kind, entry.column, converter(entry.scalar, out_type),
                              fast_of(entry.scalar, out_type))
         sub_type, sub = self._sub(nodes, obj)
-        if entry.kind is Kind.REFERENCE:
+        if entry.kind in (Kind.REFERENCE, Kind.MANY):
             target = self.meta.blueprint.get_entity(entry.target)
-            return FieldPlan(key, Kind.REFERENCE, entry.column, node=self.node(target, sub_type, sub))
+            return FieldPlan(key, entry.kind, entry.column, node=self.node(target, sub_type, sub))
         allowed = {Kind.USER: USER_PARTS, Kind.STAGE: STAGE_PARTS, Kind.PIPELINE: frozenset({"code"})}
         return FieldPlan(key, entry.kind, entry.column, parts=_parts(sub, allowed[entry.kind], sub_type.name))
 

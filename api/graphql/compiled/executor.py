@@ -19,7 +19,17 @@ from graphql import GraphQLError
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.types.arguments import convert_arguments
 
-from api.graphql.compiled.codegen import Call, Code, Const, Follow, Read, Shape, compile_edges, compile_shaper
+from api.graphql.compiled.codegen import (
+    Call,
+    Code,
+    Const,
+    Follow,
+    Gather,
+    Read,
+    Shape,
+    compile_edges,
+    compile_shaper,
+)
 from api.graphql.compiled.loader import Level, Loader, Row, need_of
 from api.graphql.compiled.plan import FieldPlan, Kind, NodePlan, NotCompilable, OperationPlan, Part, RootPlan
 from api.graphql.compiled.values import FAST
@@ -142,6 +152,8 @@ class Execution:
             return Call(self._stage(entity, fp, level))
         if fp.kind is Kind.PIPELINE:
             return Call(self._pipeline(fp, level))
+        if fp.kind is Kind.MANY:
+            return self._many(entity, fp, level)
         position = level.index.get(fp.column)
         if position is None or (fp.kind is not Kind.BUILTIN and self.access.is_hidden(entity, fp.column)):
             return Const(None)
@@ -153,6 +165,14 @@ class Execution:
             return Follow(position, found, self.shaper(fp.node, child))
         assert fp.convert is not None
         return Read(position, fp.convert, fp.fast)
+
+    def _many(self, entity: str, fp: FieldPlan, level: Level) -> Code:
+        """A ``many`` list: empty when hidden, else the members the role may read, in list order."""
+        if self.access.is_hidden(entity, fp.column) or "id" not in level.index:
+            return Call(lambda _row: [])
+        assert fp.node is not None
+        found, child = level.refs[fp.column]
+        return Gather(level.index["id"], level.lists.get(fp.column, {}), found, self.shaper(fp.node, child))
 
     def _user(self, fp: FieldPlan, position: int) -> Getter:
         users = self.users

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from api.graphql.compiled.plan import Kind, NodePlan
 from api.graphql.resolvers import Access
-from metamodel.records import MAX_PAGE, ProjectedPage, list_projected
+from metamodel.records import MAX_PAGE, ProjectedPage, list_projected, many_lists
 from metamodel.storage.catalog import WorkspaceMeta
 
 Row = Sequence[Any]
@@ -35,25 +35,25 @@ class Need:
     entity: str
     columns: set[str] = field(default_factory=lambda: {"id"})
     refs: dict[str, Need] = field(default_factory=dict)
+    many: dict[str, Need] = field(default_factory=dict)
     users: set[str] = field(default_factory=set)
 
 
 def need_of(entity: str, plans: Iterable[NodePlan]) -> Need:
     """The merged need of every selection ``plans`` makes on ``entity`` records at one position."""
     need = Need(entity)
-    nested: dict[str, list[NodePlan]] = {}
-    targets: dict[str, str] = {}
+    nested: dict[tuple[Kind, str], list[NodePlan]] = {}
     for plan in plans:
         for fp in plan.fields:
-            if fp.kind is Kind.TYPENAME:
-                continue
-            need.columns.update(EXTRA_COLUMNS.get(fp.kind, (fp.column,)))
+            if fp.kind not in (Kind.TYPENAME, Kind.MANY):  # a many list is no column: loaded beside
+                need.columns.update(EXTRA_COLUMNS.get(fp.kind, (fp.column,)))
             if fp.kind is Kind.USER:
                 need.users.add(fp.column)
-            elif fp.kind is Kind.REFERENCE and fp.node is not None:
-                nested.setdefault(fp.column, []).append(fp.node)
-                targets[fp.column] = fp.node.entity
-    need.refs = {column: need_of(targets[column], children) for column, children in nested.items()}
+            elif fp.node is not None:
+                nested.setdefault((fp.kind, fp.column), []).append(fp.node)
+    for (kind, column), children in nested.items():
+        into = need.refs if kind is Kind.REFERENCE else need.many
+        into[column] = need_of(children[0].entity, children)
     return need
 
 
@@ -65,6 +65,7 @@ class Level:
     index: Mapping[str, int]
     rows: Sequence[Row]
     refs: dict[str, tuple[dict[Any, Row], Level]] = field(default_factory=dict)
+    lists: dict[str, dict[Any, list[Any]]] = field(default_factory=dict)  # many field → id → members
 
 
 class Loader:
@@ -91,15 +92,33 @@ class Loader:
                 self.user_ids.update(r[position] for r in level.rows if r[position] is not None)
         for column, child_need in need.refs.items():
             level.refs[column] = self._reference(level, column, child_need)
+        for column, child_need in need.many.items():
+            level.refs[column] = self._many(level, column, child_need)
 
     def _reference(self, level: Level, column: str, need: Need) -> tuple[dict[Any, Row], Level]:
         position = level.index.get(column)
-        empty: tuple[dict[Any, Row], Level] = ({}, Level(need.entity, {}, []))
         if position is None or self.access.is_hidden(level.entity, column):
-            return empty
-        ids = sorted({r[position] for r in level.rows if r[position] is not None})
+            return {}, Level(need.entity, {}, [])
+        return self._targets(need, {r[position] for r in level.rows if r[position] is not None})
+
+    def _many(self, level: Level, column: str, need: Need) -> tuple[dict[Any, Row], Level]:
+        """A ``many`` field: its lists for every row of ``level`` (one statement), then the members."""
+        position = level.index.get("id")
+        if position is None or not level.rows or self.access.is_hidden(level.entity, column):
+            return {}, Level(need.entity, {}, [])
+        parents = [r[position] for r in level.rows]
+        lists: dict[Any, list[Any]] = {}
+        for start in range(0, len(parents), MAX_PAGE):
+            chunk = parents[start:start + MAX_PAGE]
+            lists.update(many_lists(self.conn, self.meta, level.entity, column, chunk))
+        level.lists[column] = lists
+        return self._targets(need, {i for members in lists.values() for i in members})
+
+    def _targets(self, need: Need, wanted: set[Any]) -> tuple[dict[Any, Row], Level]:
+        """The readable records among ``wanted`` by id, as a loaded level (a resolver's ``_fetch``)."""
+        ids = sorted(wanted)
         if not ids or not self.access.can(need.entity, "read"):
-            return empty
+            return {}, Level(need.entity, {}, [])
         rows: list[Row] = []
         index: Mapping[str, int] = {}
         for start in range(0, len(ids), MAX_PAGE):

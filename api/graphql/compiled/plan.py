@@ -29,6 +29,7 @@ class Kind(Enum):
     STAGE = "stage"          # ``{code name kind enteredAt}``
     PIPELINE = "pipeline"    # ``{code}``
     REFERENCE = "reference"  # another record, loaded per batch
+    MANY = "many"            # a list of other records (a ``many`` field), loaded per batch
 
 
 #: One response key of a small object (connection, page info, edge, user, stage, pipeline):
@@ -48,7 +49,7 @@ class FieldPlan:
     fast: Any = None                 # its fast path (``codegen.Fast``), inlined by the shaper
     constant: str = ""               # ``__typename``
     parts: tuple[Part, ...] = ()     # user / stage / pipeline selections
-    node: NodePlan | None = None     # a reference's target selection
+    node: NodePlan | None = None     # a reference's (or many list's) target selection
 
 
 @dataclass(frozen=True, slots=True)
