@@ -16,6 +16,7 @@ from api.auth import AUTH_EXCEPTION_HANDLERS
 from api.graphql.endpoint import graphql_router
 from api.metrics import install_metrics
 from api.rest import install_rest
+from api.rest_data import router as data_router
 from api.settings import Settings
 from metamodel.db import create_engine_for
 from workflow import InProcessRunner, Runtime, WorkflowConfig
@@ -64,6 +65,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None, runner: bool
         return JSONResponse({"status": "degraded", "database": "unreachable"}, status_code=503)
 
     install_rest(app, runtime)
+    app.include_router(data_router)  # imports and exports of records (needs install_rest's state)
     app.include_router(graphql_router(runtime))
     install_metrics(app, bound)
     return app

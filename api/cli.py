@@ -3,6 +3,9 @@ blueprint commands and then the workflow commands registered on it, in that orde
 
 from __future__ import annotations
 
+import api.cli_broadcasts  # registers broadcast send|list
+import api.cli_data  # registers import, export-records
+import api.cli_demo  # registers demo
 import api.cli_tokens  # noqa: F401  (registers token create|list|revoke)
 from api import cli_blueprints, cli_workflow  # noqa: F401  (registers the commands)
 from api.cli_base import app, describe_failure

@@ -26,6 +26,7 @@ from metamodel.errors import MetamodelError
 from workflow import Simulation, WorkflowError, run_manual, start_process
 from workflow.scenario import (
     Advance,
+    Broadcast,
     CompleteTask,
     Create,
     Decide,
@@ -163,6 +164,8 @@ class ScenarioRunner:
             sim.complete_task(step.title)
         elif isinstance(step, Decide):
             sim.complete_task(step.title, step.option)
+        elif isinstance(step, Broadcast):
+            step.run(sim)
         elif isinstance(step, ExpectStep):
             self.check(step, place)
 

@@ -8,6 +8,17 @@ only from steps that ask for them, under idempotency keys.  Other packages impor
 and the simulation scenario format from :mod:`workflow.scenario`.
 """
 
+from workflow.broadcasts import (
+    BroadcastForbidden,
+    BroadcastInvalid,
+    BroadcastNotFound,
+    BroadcastRow,
+    BroadcastSpec,
+    create_broadcast,
+    get_broadcast,
+    list_broadcasts,
+)
+from workflow.broadcasts_run import run_broadcasts
 from workflow.drain import drain, tick
 from workflow.entry import complete_task, fire_inbound, run_manual, start_process, submit_form
 from workflow.errors import DeliveryFailed, UnsafeAddress, WebhookFailed, WorkflowError
@@ -40,6 +51,11 @@ from workflow.webhooks import hook_secret_for, sign, verify_signature
 
 __all__ = [
     "STATUSES",
+    "BroadcastForbidden",
+    "BroadcastInvalid",
+    "BroadcastNotFound",
+    "BroadcastRow",
+    "BroadcastSpec",
     "DeliveryFailed",
     "InProcessRunner",
     "LogLine",
@@ -55,11 +71,14 @@ __all__ = [
     "WorkflowCounts",
     "WorkflowError",
     "complete_task",
+    "create_broadcast",
     "drain",
     "fire_inbound",
+    "get_broadcast",
     "get_run",
     "get_task",
     "hook_secret_for",
+    "list_broadcasts",
     "list_messages",
     "list_notifications",
     "list_runs",
@@ -67,6 +86,7 @@ __all__ = [
     "manual_entity",
     "retry",
     "retry_run",
+    "run_broadcasts",
     "run_log",
     "run_manual",
     "sign",

@@ -8,6 +8,7 @@ each scenario step, so there is one engine whatever runs it.
 from __future__ import annotations
 
 from workflow import ops_outside, ops_people, ops_records  # noqa: F401  (registers the step handlers)
+from workflow.broadcasts_run import tick_broadcasts
 from workflow.consumer import consume_outbox
 from workflow.instances import claim_due
 from workflow.interpreter import run_instance
@@ -24,6 +25,7 @@ def tick(runtime: Runtime, batch: int = 100) -> int:
                         workspace=runtime.workspace)
     for instance_id, lease in claimed:
         run_instance(runtime, instance_id, lease)
+    work += tick_broadcasts(runtime)
     return work + len(claimed)
 
 

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Not exported by metamodel/__init__.py (yet): the project's one YAML loader that keeps positions.
 from metamodel.blueprint.yaml_positions import load_located
+from workflow.broadcasts_scenario import BROADCAST_KEYS, Broadcast, read_broadcast
 from workflow.errors import WorkflowError
 from workflow.scenario_expect import (
     BAD_SCENARIO,
@@ -40,10 +41,10 @@ from workflow.scenario_expect import (
 )
 
 __all__ = [
-    "Advance", "Alias", "CompleteTask", "Create", "Decide", "Delete", "Expect", "ExpectStep", "Facts",
-    "MessageExpect", "Move", "NotificationExpect", "Run", "Scenario", "ScenarioInvalid", "ScenarioProblem",
-    "Step", "Submit", "TaskExpect", "Update", "Webhook", "check_expectation", "load_scenario",
-    "parse_duration", "parse_scenario",
+    "Advance", "Alias", "Broadcast", "CompleteTask", "Create", "Decide", "Delete", "Expect", "ExpectStep",
+    "Facts", "MessageExpect", "Move", "NotificationExpect", "Run", "Scenario", "ScenarioInvalid",
+    "ScenarioProblem", "Step", "Submit", "TaskExpect", "Update", "Webhook", "check_expectation",
+    "load_scenario", "parse_duration", "parse_scenario",
 ]
 
 DEFAULT_WORKSPACE = "sim"
@@ -147,7 +148,7 @@ class ExpectStep:
 
 
 Step: TypeAlias = (Create | Update | Move | Delete | Advance | Submit | Webhook | Run | CompleteTask
-                   | Decide | ExpectStep)
+                   | Decide | Broadcast | ExpectStep)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -230,7 +231,7 @@ def parse_start(text: str) -> datetime:
 _EXTRA_KEYS: dict[str, tuple[str, ...]] = {
     "create": ("as", "values"), "update": ("values",), "move": ("to", "pipeline"), "delete": (),
     "advance": (), "submit": ("values",), "webhook": ("payload",), "run": ("on",), "complete_task": (),
-    "decide": ("option",), "expect": (),
+    "decide": ("option",), "broadcast": BROADCAST_KEYS, "expect": (),
 }
 
 
@@ -356,6 +357,7 @@ _READERS: dict[str, Callable[[_StepReader, dict[str, Any], YamlPath], Step | Non
         title=r.found.text(item, path, "complete_task") or ""),
     "decide": lambda r, item, path: Decide(title=r.found.text(item, path, "decide") or "",
                                            option=r.found.text(item, path, "option") or ""),
+    "broadcast": read_broadcast,
     "expect": lambda r, item, path: ExpectStep(
         expect=parse_expect(r.found, item["expect"], (*path, "expect"), r.aliases)),
 }

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
 from workflow import ops_outside, ops_people, ops_records  # noqa: F401  (registers the step handlers)
+from workflow.broadcasts_run import tick_broadcasts
 from workflow.consumer import consume_outbox
 from workflow.instances import claim_due
 from workflow.runtime import Runtime
@@ -55,6 +56,7 @@ def dispatch_tick(runtime: Runtime, dispatcher: Dispatcher, batch: int = 100) ->
     sync_workspaces(runtime)
     work = consume_outbox(runtime, limit=batch * 5)
     work += fire_due_timers(runtime, limit=batch)
+    work += tick_broadcasts(runtime)  # broadcasts are delivered by the ticker itself (no task of their own)
     room = min(batch, dispatcher.room())
     if room <= 0:
         return Round(work, full=True)

@@ -19,10 +19,13 @@ import strawberry
 from strawberry.scalars import JSON
 
 from api.graphql.aggregates import aggregate_queries
+from api.graphql.broadcasts import broadcast_api
 from api.graphql.builtins import builtin_queries
 from api.graphql.errors import WorkspaceSchema
+from api.graphql.funnel import funnel_queries
 from api.graphql.inputs import EntityInputs, Factory, Lazy, Shared, list_of, optional, to_dict, to_order
 from api.graphql.naming import attr_name, camel, lower_first, resolver_name
+from api.graphql.notes import note_queries
 from api.graphql.resolvers import Connection, GraphQLContext, Node, UserRef, mutation_fields
 from api.graphql.workflow_ops import WorkflowTypes, workflow_mutations
 from metamodel.definitions import EntityDef, FieldDef, FieldType
@@ -151,10 +154,19 @@ class SchemaBuilder:
         aggregate_fields, aggregate_params = aggregate_queries(self)
         extra_fields.update(aggregate_fields)
         extra_params.update(aggregate_params)
+        funnel_fields, funnel_params = funnel_queries(self)
+        note_fields, note_params, note_mutations = note_queries(self.factory)
+        extra_fields.update({**funnel_fields, **note_fields})
+        extra_params.update({**funnel_params, **note_params})
+        broadcast_fields, broadcast_params, broadcast_mutations = broadcast_api(self.factory)
+        extra_fields.update(broadcast_fields)
+        extra_params.update(broadcast_params)
         query = object_type(self.factory, "Query", {**self._query_fields(), **extra_fields},
                             {**self._query_params(), **extra_params})
         mutation_specs = mutation_fields(self.meta, self.inputs, self._object_of)
         mutation_specs.update(workflow_mutations(self.workflow))
+        mutation_specs.update(broadcast_mutations)
+        mutation_specs.update(note_mutations)
         fields = {k: (t, f) for k, (t, f, _) in mutation_specs.items()}
         params = {k: p for k, (_, _, p) in mutation_specs.items()}
         mutation = object_type(self.factory, "Mutation", fields, params)

@@ -102,10 +102,16 @@ GRAPHQL_RESERVED_VALUES = frozenset({"true", "false", "null"})
 #: Type names the generated GraphQL API uses itself (a test of the API keeps this list complete).
 API_TYPE_NAMES = frozenset({
     "AutomationRun", "BooleanFilter", "Date", "DateFilter", "DateTime", "DateTimeFilter", "Decimal",
-    "DecimalFilter", "EnumFilter", "HistoryEntry", "IDFilter", "IntFilter", "JSON", "ListFilter", "Message",
-    "MetaEntity", "MetaField", "MetaPipeline", "MetaStage", "Metadata", "Mutation", "PageInfo", "Pipeline",
+    "DecimalFilter", "EnumFilter", "Funnel", "FunnelLostStage", "FunnelStage", "HistoryEntry", "IDFilter",
+    "IntFilter", "JSON", "ListFilter", "Message", "MetaEntity", "MetaField", "MetaPipeline", "MetaStage",
+    "Metadata", "Mutation", "Note", "PageInfo", "Pipeline", "Broadcast",
     "ProcessInstance", "Query", "SortDirection", "Stage", "StageFilter", "StageKind", "StageKindFilter",
     "StringFilter", "Task", "TaskWhere", "User", "UserAccount", "UserWhere",
+})
+#: Root fields of the API that no entity derives (an entity's ``plural`` must not take one of them).
+API_ROOT_FIELDS = frozenset({
+    "addNote", "broadcast", "broadcasts", "completeTask", "decideApproval", "funnel", "history",
+    "messages", "metadata", "notes", "processInstances", "runAutomation", "tasks", "users",
 })
 #: What the API appends to an entity's name for the types it derives (``DealConnection``…), so an
 #: entity may not be named like another entity plus one of these.

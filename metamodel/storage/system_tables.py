@@ -300,3 +300,54 @@ api_tokens = sa.Table(
     sa.UniqueConstraint("token_id", name="uq_sc_api_tokens_token_id"),
     sa.Index("ix_sc_api_tokens_workspace", "workspace", "created_at"),
 )
+
+# --- broadcasts (workflow/broadcasts*.py) ----------------------------------------------------------
+
+#: One message per record of a segment.  ``segment`` is a RecordStore ``where``; ``last_record_id``
+#: is the last record expanded into recipients, so expansion goes on where it stopped.
+broadcasts = sa.Table(
+    "sc_broadcasts", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("workspace", sa.String(40), nullable=False),
+    sa.Column("entity", sa.String(63), nullable=False),
+    sa.Column("segment", sa.JSON),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("recipient_field", sa.String(200), nullable=False),
+    sa.Column("opt_out_field", sa.String(63)),
+    sa.Column("subject", sa.String(500)),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("last_record_id", sa.BigInteger),
+    sa.Column("recipients", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("sent", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("skipped", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text),
+    sa.Column("created_by", sa.String(320)),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("updated_at", Stamp, nullable=False),
+    sa.Column("finished_at", Stamp),
+    sa.Index("ix_sc_broadcasts_workspace", "workspace", "created_at"),
+    sa.Index("ix_sc_broadcasts_status", "status"),
+)
+
+#: One row per record a broadcast matched: its delivery state (queued, sent, recorded, skipped,
+#: failed), claimed like instances (``next_at`` and ``lease``); its Message row has the key
+#: ``broadcast:<broadcast id>:<record id>``.
+broadcast_recipients = sa.Table(
+    "sc_broadcast_recipients", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("workspace", sa.String(40), nullable=False),
+    sa.Column("broadcast_id", sa.BigInteger, nullable=False),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_at", Stamp),
+    sa.Column("lease", sa.String(64)),
+    sa.Column("updated_at", Stamp, nullable=False),
+    sa.UniqueConstraint("broadcast_id", "record_id", name="uq_sc_broadcast_recipients_record"),
+    sa.Index("ix_sc_broadcast_recipients_status", "broadcast_id", "status"),
+    sa.Index("ix_sc_broadcast_recipients_due", "next_at",
+             postgresql_where=sa.text("next_at IS NOT NULL"), sqlite_where=sa.text("next_at IS NOT NULL")),
+)
