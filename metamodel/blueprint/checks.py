@@ -24,6 +24,7 @@ from metamodel.blueprint.names import (
 )
 from metamodel.blueprint.reader import Reader
 from metamodel.blueprint.reserved import (  # E114 and E115 report the built-in and GraphQL names
+    API_ROOT_FIELDS,
     API_TYPE_NAMES,
     API_TYPE_SUFFIXES,
     BUILTIN_ENTITIES,
@@ -148,11 +149,12 @@ def _api_type_clashes(bp: Blueprint, r: Reader) -> list[Problem]:
 
 def _builtin_graphql_clashes(names: list[tuple[str, Place]]) -> list[Problem]:
     """``plural: tasks`` on a custom entity would shadow the built-in Task list."""
-    taken = {fold(n): entity for entity in sorted(BUILTIN_ENTITIES)
+    taken = {fold(n): f"the built-in entity {entity}" for entity in sorted(BUILTIN_ENTITIES)
              for n in (lower_camel(entity), derive_plural(entity))}
-    return [Problem(codes.DUPLICATE_NAME, f'GraphQL name "{name}" is taken by the built-in entity '
-                    f"{taken[fold(name)]}", place, "choose another plural") for name, place in names
-            if fold(name) in taken]
+    taken.update({fold(n): "a built-in query or mutation of the API" for n in API_ROOT_FIELDS
+                  if fold(n) not in taken})
+    return [Problem(codes.DUPLICATE_NAME, f'GraphQL name "{name}" is taken by {taken[fold(name)]}',
+                    place, "choose another plural") for name, place in names if fold(name) in taken]
 
 
 def _check_duplicate_members(bp: Blueprint, r: Reader) -> list[Problem]:

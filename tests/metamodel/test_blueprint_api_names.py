@@ -33,3 +33,14 @@ def test_a_name_that_only_ends_like_a_derived_type_is_fine() -> None:
     blueprint = parse_blueprint(_entities("Deal", "Connection", "MyGroup"), file="b.yaml")
 
     assert [e.name for e in blueprint.entities] == ["Deal", "Connection", "MyGroup"]
+
+
+@pytest.mark.parametrize("plural", ["funnel", "history", "metadata", "processInstances", "broadcasts"])
+def test_a_plural_that_takes_a_built_in_root_field_of_the_api_is_refused(plural: str) -> None:
+    text = (f"workspace: names\nentities:\n  Stat:\n    plural: {plural}\n"
+            "    fields:\n      title: {type: string}\n")
+    with pytest.raises(BlueprintInvalid) as refused:
+        parse_blueprint(text, file="b.yaml")
+
+    assert f'GraphQL name "{plural}" is taken by a built-in query or mutation' in str(refused.value)
+    assert "b.yaml:4:" in str(refused.value)

@@ -197,9 +197,9 @@ def test_rollup_condition_is_any_craft_condition(engine: Engine, meta: Workspace
 def test_average_has_the_same_digits_on_every_database(engine: Engine, meta: WorkspaceMeta) -> None:
     """580 on SQLite (a float) and on PostgreSQL (16 places) alike: 10 places, no trailing zeros."""
     amounts = [Decimal("500.00"), Decimal("660.00"), Decimal("100.00"), Decimal("100.01"), Decimal("100.00")]
-    data = [blank_row(meta, "Deal") | {"title": f"a{i}", "created_at": T0, "updated_at": T0, "pipeline": "sales",
-                                       "stage": "new" if i < 2 else "won", "amount": amount}
-            for i, amount in enumerate(amounts)]
+    fixed = {"created_at": T0, "updated_at": T0, "pipeline": "sales"}
+    data = [blank_row(meta, "Deal") | fixed | {"title": f"a{i}", "stage": stage, "amount": amount}
+            for i, (stage, amount) in enumerate(zip(["new"] * 2 + ["won"] * 3, amounts, strict=True))]
     with engine.begin() as conn:
         conn.execute(meta.tables.entity("Deal").insert(), data)
         groups = group_by(conn, meta, "Deal", ["stage"], None, {"avg": ["amount"]})
