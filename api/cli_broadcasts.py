@@ -1,4 +1,4 @@
-"""``stagecraft broadcast send|list``: one message per record of a segment (store: workflow.broadcasts).
+"""``stagecraft broadcast send|list|show``: one message per record of a segment (store: workflow.broadcasts).
 
 ``send`` checks the broadcast and queues it; the runners (``stagecraft serve`` in-process, or
 ``stagecraft worker``) send it.  ``--deliver`` sends it from this command instead — for a script or
@@ -21,7 +21,7 @@ from api.settings import Settings
 if TYPE_CHECKING:
     from workflow import BroadcastRow
 
-broadcast_app = typer.Typer(help="Broadcasts: one message per record of a segment (send, list).",
+broadcast_app = typer.Typer(help="Broadcasts: one message per record of a segment (send, list, show).",
                             no_args_is_help=True)
 app.add_typer(broadcast_app, name="broadcast")
 
@@ -100,6 +100,38 @@ def broadcast_list(
         return
     for line in broadcasts_table(rows):
         typer.echo(line)
+
+
+@broadcast_app.command("show")
+@reports_failures
+def broadcast_show(
+    broadcast_id: Annotated[int, typer.Argument(help="The broadcast's id (first column of broadcast list).")],
+    workspace: Workspace,
+    every: Annotated[bool, typer.Option(
+        "--all", help="Every recipient, not only those skipped, failed or waiting.")] = False,
+) -> None:
+    """One broadcast: its message, its counts, and why records were skipped or failed."""
+    from workflow import WorkflowError, get_broadcast, list_recipients
+
+    statuses = () if every else ("skipped", "failed", "queued")
+    with open_engine(Settings.from_env()) as engine:
+        try:
+            row = get_broadcast(engine, workspace, broadcast_id)
+            recipients = list_recipients(engine, workspace, broadcast_id, statuses=statuses, first=1000)
+        except WorkflowError as err:
+            raise CommandFailed(str(err)) from None
+    typer.echo(_counts(row))
+    opt_out = f", opt-out {row.opt_out}" if row.opt_out else ""
+    typer.echo(f"  {row.channel} to {row.entity}.{row.to}{opt_out}"
+               + (f", where {json.dumps(row.where)}" if row.where else ""))
+    if row.subject is not None:
+        typer.echo(f"  subject: {row.subject}")
+    typer.echo(f"  body: {row.body}")
+    if row.error:
+        typer.echo(f"  error: {row.error}")
+    for recipient in recipients:
+        reason = f": {recipient.reason}" if recipient.reason else ""
+        typer.echo(f"  {row.entity} {recipient.record_id} {recipient.status}{reason}")
 
 
 _COLUMNS = ("id", "entity", "channel", "status", "recipients", "sent", "skipped", "failed", "created")

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from metamodel.db import write_transaction
 from metamodel.records.store import RecordStore
 from metamodel.storage.catalog import load_workspace_meta
-from metamodel.storage.system_tables import broadcasts
+from metamodel.storage.system_tables import broadcast_recipients, broadcasts
 from workflow.broadcasts_check import (
     BroadcastForbidden,
     BroadcastInvalid,
@@ -38,7 +38,7 @@ from workflow.instances import write_log
 from workflow.runtime import Runtime
 
 __all__ = ["BroadcastForbidden", "BroadcastInvalid", "BroadcastNotFound", "BroadcastRow", "BroadcastSpec",
-           "create_broadcast", "get_broadcast", "list_broadcasts"]
+           "RecipientRow", "create_broadcast", "get_broadcast", "list_broadcasts", "list_recipients"]
 
 QUEUED, EXPANDING, SENDING, DONE, FAILED = "queued", "expanding", "sending", "done", "failed"
 _b = broadcasts.c
@@ -131,3 +131,27 @@ def list_broadcasts(engine: Engine, workspace: str, *, entities: Collection[str]
     query = query.order_by(_b.id.desc()).limit(max(0, min(first, 500)))
     with engine.connect() as conn:
         return [_row(values) for values in conn.execute(query).mappings()]
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientRow:
+    """One record a broadcast matched: ``status`` queued, sent, recorded, skipped or failed, and why
+    (``reason``: the opt-out, the missing address, the provider's refusal or the pending retry's error)."""
+
+    record_id: int
+    status: str
+    reason: str | None
+    attempts: int
+
+
+def list_recipients(engine: Engine, workspace: str, broadcast_id: int, *, statuses: Collection[str] = (),
+                    first: int = 100) -> list[RecipientRow]:
+    """The recipients of one broadcast of ``workspace`` by record id (``statuses``: only those)."""
+    get_broadcast(engine, workspace, broadcast_id)  # another workspace's id is not found
+    r = broadcast_recipients.c
+    query = sa.select(r.record_id, r.status, r.reason, r.attempts).where(r.broadcast_id == broadcast_id)
+    if statuses:
+        query = query.where(r.status.in_(list(statuses)))
+    with engine.connect() as conn:
+        found = conn.execute(query.order_by(r.record_id).limit(max(0, min(first, 1000))))
+        return [RecipientRow(int(row.record_id), row.status, row.reason, int(row.attempts)) for row in found]

@@ -159,3 +159,32 @@ def test_a_scenario_broadcast_naming_a_missing_field_stops_with_its_place(tmp_pa
     result = runner.invoke(app, ["simulate", str(tmp_path), "--scenario", str(tmp_path / "scenario.yaml")])
     assert result.exit_code == 1
     assert 'scenario.yaml:16 WF_BAD_BROADCAST where.tagz: Contact has no field "tagz"' in result.stderr
+
+
+def sent_id(result: Result) -> str:
+    """The broadcast id ``send`` printed."""
+    return result.stdout.split()[1]
+
+
+def test_show_names_each_skipped_record_and_why(cli: CliRunner, contacts: str) -> None:
+    broadcast = sent_id(send(cli, contacts, "--deliver"))
+    result = cli.invoke(app, ["broadcast", "show", broadcast, "-w", contacts])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("done: 3 recipients, 2 sent, 1 skipped, 0 failed")
+    assert "  subject: News for {name}" in lines and "  body: Hello {name}" in lines
+    [skipped] = [line for line in lines if line.startswith("  Contact ")]
+    assert skipped.endswith(" skipped: opted out (unsubscribed)")
+
+
+def test_show_all_lists_every_recipient(cli: CliRunner, contacts: str) -> None:
+    broadcast = sent_id(send(cli, contacts, "--deliver"))
+    result = cli.invoke(app, ["broadcast", "show", broadcast, "-w", contacts, "--all"])
+    assert [line.split()[2] for line in result.stdout.splitlines() if line.startswith("  Contact ")] == [
+        "recorded", "skipped:", "recorded"]
+
+
+def test_show_of_an_unknown_broadcast_is_one_line(cli: CliRunner, contacts: str) -> None:
+    result = cli.invoke(app, ["broadcast", "show", "999999999", "-w", contacts])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "WF_BROADCAST_NOT_FOUND broadcast 999999999 does not exist"

@@ -18,6 +18,7 @@ from metamodel.storage.catalog import load_workspace_meta
 from metamodel.storage.system_tables import broadcast_recipients, broadcasts, messages
 from workflow import (
     BroadcastInvalid,
+    BroadcastNotFound,
     BroadcastSpec,
     Runtime,
     WorkflowConfig,
@@ -25,6 +26,7 @@ from workflow import (
     drain,
     get_broadcast,
     list_broadcasts,
+    list_recipients,
 )
 from workflow import broadcasts_run as run
 
@@ -217,6 +219,27 @@ def test_list_shows_the_newest_first_and_filters_by_entity(make_runtime: MakeRun
     workspace = runtime.workspace or ""
     assert [b.id for b in list_broadcasts(runtime.engine, workspace)] == [second.id, first.id]
     assert list_broadcasts(runtime.engine, workspace, entities=["Company"]) == []
+
+
+def test_recipients_list_each_record_with_its_status_and_reason(make_runtime: MakeRuntime) -> None:
+    runtime = make_runtime()
+    row = create_broadcast(runtime, runtime.workspace or "", email({"tags": {"hasAny": ["buyer"]}}))
+    drain(runtime)
+    found = list_recipients(runtime.engine, runtime.workspace or "", row.id)
+    assert [(r.status, r.reason) for r in found] == [
+        ("recorded", None), ("recorded", None), ("skipped", "opted out (unsubscribed)"),
+        ("skipped", "no address in email")]
+    skipped = list_recipients(runtime.engine, runtime.workspace or "", row.id, statuses=["skipped"])
+    assert len(skipped) == 2
+
+
+def test_another_workspaces_broadcast_is_not_found(make_runtime: MakeRuntime) -> None:
+    runtime = make_runtime()
+    row = create_broadcast(runtime, runtime.workspace or "", email())
+    with pytest.raises(BroadcastNotFound):
+        list_recipients(runtime.engine, "elsewhere", row.id)
+    with pytest.raises(BroadcastNotFound):
+        get_broadcast(runtime.engine, "elsewhere", row.id)
 
 
 # ---- bad input: every problem named, nothing saved ----------------------------------------------
