@@ -296,9 +296,13 @@ def _instances(wanted: Mapping[str, int], instances: Sequence[Mapping[str, Any]]
 
 
 def same_value(expected: Any, actual: Any, ids: Mapping[str, int] | None = None) -> bool:
-    """Equal after light coercion: numbers by value, dates/datetimes against ISO text, aliases by id."""
-    if isinstance(expected, Alias) and ids and expected in ids:
-        return bool(_canon(actual) == Decimal(ids[expected]))
+    """Equal after light coercion: numbers by value, dates/datetimes against ISO text, aliases by id.
+
+    An alias also matches its own text, so an alias named like a value (``draft``) still
+    compares equal to a stage or text ``draft``.
+    """
+    if isinstance(expected, Alias) and ids and expected in ids and _canon(actual) == Decimal(ids[expected]):
+        return True
     if isinstance(expected, bool) or isinstance(actual, bool):
         return _as_bool(expected) is not None and _as_bool(expected) == _as_bool(actual)
     return bool(_canon(expected) == _canon(actual))

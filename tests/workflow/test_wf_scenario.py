@@ -35,6 +35,7 @@ from workflow.scenario import (
     parse_duration,
     parse_scenario,
 )
+from workflow.scenario_expect import same_value
 
 SPEC_EXAMPLE = """\
 workspace: sim
@@ -397,3 +398,11 @@ def test_instances_count_by_status() -> None:
 def test_error_count_lists_the_errors() -> None:
     lines = check_expectation(Expect(errors=0), Facts(errors=["WF_WEBHOOK_FAILED shop answered 500"]))
     assert lines == ["expected 0 errors, found 1 (errors: WF_WEBHOOK_FAILED shop answered 500)"]
+
+
+def test_an_alias_named_like_a_value_still_matches_that_value() -> None:
+    ids = {"draft": 7}
+
+    assert same_value(Alias("draft"), "draft", ids)
+    assert same_value(Alias("draft"), 7, ids)
+    assert not same_value(Alias("draft"), "signed", ids)
