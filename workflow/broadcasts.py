@@ -101,8 +101,8 @@ def create_broadcast(runtime: Runtime, workspace: str, spec: BroadcastSpec, crea
         new_id = conn.execute(sa.insert(broadcasts).values(
             workspace=workspace, entity=checked.entity, segment=checked.where, channel=checked.channel,
             recipient_field=checked.to, opt_out_field=checked.opt_out, subject=checked.subject,
-            body=checked.body, status=QUEUED, created_by=created_by, created_at=now,
-            updated_at=now).returning(_b.id)).scalar_one()
+            body=checked.body, status=QUEUED, metadata_version=meta.version, created_by=created_by,
+            created_at=now, updated_at=now).returning(_b.id)).scalar_one()
         write_log(conn, workspace, None, now, "broadcast queued",
                   {"broadcast": int(new_id), "entity": checked.entity, "channel": checked.channel})
         return _get(conn, workspace, int(new_id))

@@ -27,7 +27,7 @@ from metamodel.records.store import RecordStore
 from metamodel.storage.catalog import find_workspace_meta
 from metamodel.storage.system_tables import broadcast_recipients, broadcasts, messages, wf_log
 from workflow.broadcasts import DONE, EXPANDING, FAILED, QUEUED, SENDING, BroadcastRow, get_broadcast
-from workflow.broadcasts_check import craft_string
+from workflow.broadcasts_check import BroadcastInvalid, BroadcastSpec, check_broadcast, craft_string
 from workflow.broadcasts_deliver import DELIVER_BATCH, deliver_due, log_done, message_key
 from workflow.broadcasts_deliver import waiting as any_waiting
 from workflow.instances import write_log
@@ -87,7 +87,7 @@ def expand_next(runtime: Runtime, batch: int = EXPAND_BATCH) -> int:
         now = runtime.clock.now()
         try:
             return _expand(conn, runtime, row, batch, now)
-        except (MetamodelError, dsl.CraftErrors) as exc:  # an apply removed what the segment reads
+        except (MetamodelError, dsl.CraftErrors, BroadcastInvalid) as exc:  # an apply removed what it reads
             _give_up(conn, row, now, str(getattr(exc, "message", exc)))
             return 1
 
@@ -97,6 +97,8 @@ def _expand(conn: Connection, runtime: Runtime, row: Mapping[Any, Any], batch: i
     if meta is None or meta.blueprint.find_entity(row["entity"]) is None:
         raise MetamodelError(f'the entity {row["entity"]} no longer exists')
     store = RecordStore(runtime.engine, meta, runtime.clock)
+    if meta.version != row["metadata_version"]:
+        _recheck(conn, store, row)
     after = {"id": {"gt": row["last_record_id"] or 0}}
     where = {"and": [row["segment"], after]} if row["segment"] else after
     page = store.list(row["entity"], where=where, first=batch, conn=conn)
@@ -113,6 +115,15 @@ def _expand(conn: Connection, runtime: Runtime, row: Mapping[Any, Any], batch: i
     write_log(conn, row["workspace"], None, now, "broadcast expanded",
               {"broadcast": row["id"], "recipients": len(fresh), "queued": queued, "skipped": skipped})
     return len(page.records)
+
+
+def _recheck(conn: Connection, store: RecordStore, row: Mapping[Any, Any]) -> None:
+    """A blueprint was applied since the last batch: check the broadcast again against it, so a
+    removed field fails the broadcast (:class:`BroadcastInvalid`) instead of sending blanks."""
+    check_broadcast(store, BroadcastSpec(
+        entity=row["entity"], channel=row["channel"], body=row["body"], subject=row["subject"],
+        where=row["segment"], to=row["recipient_field"], opt_out=row["opt_out_field"]))
+    conn.execute(sa.update(broadcasts).where(_b.id == row["id"]).values(metadata_version=store.meta.version))
 
 
 def _expanded(conn: Connection, row: Mapping[Any, Any], now: datetime) -> int:

@@ -242,6 +242,30 @@ def test_another_workspaces_broadcast_is_not_found(make_runtime: MakeRuntime) ->
         get_broadcast(runtime.engine, "elsewhere", row.id)
 
 
+def test_a_field_removed_by_a_later_apply_fails_the_broadcast_instead_of_sending_blanks(
+        make_runtime: MakeRuntime, engine: Engine, tmp_path: Path) -> None:
+    runtime = make_runtime()
+    row = create_broadcast(runtime, runtime.workspace or "", email(body="Hello {name} of {company.name}"))
+    (tmp_path / "blueprint.yaml").write_text(BLUEPRINT.replace(
+        "      company: {type: reference, to: Company}\n", ""), encoding="utf-8")
+    apply_blueprint_path(engine, tmp_path, runtime.workspace or "")
+    drain(runtime)
+    failed = get_broadcast(runtime.engine, runtime.workspace or "", row.id)
+    assert failed.status == "failed" and 'Contact has no field "company"' in (failed.error or "")
+    assert sent_to(runtime) == []
+
+
+def test_an_apply_that_keeps_what_it_reads_lets_the_broadcast_go_on(make_runtime: MakeRuntime, engine: Engine,
+                                                                     tmp_path: Path) -> None:
+    runtime = make_runtime()
+    row = create_broadcast(runtime, runtime.workspace or "", email())
+    (tmp_path / "blueprint.yaml").write_text(BLUEPRINT + "      notes: {type: text}\n", encoding="utf-8")
+    apply_blueprint_path(engine, tmp_path, runtime.workspace or "")
+    drain(runtime)
+    assert get_broadcast(runtime.engine, runtime.workspace or "", row.id).status == "done"
+    assert len(sent_to(runtime)) == 3
+
+
 # ---- bad input: every problem named, nothing saved ----------------------------------------------
 
 BAD = [

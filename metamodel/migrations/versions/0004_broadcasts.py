@@ -27,6 +27,7 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('last_record_id', sa.BigInteger(), nullable=True),
+    sa.Column('metadata_version', sa.Integer(), server_default='0', nullable=False),
     sa.Column('recipients', sa.Integer(), server_default='0', nullable=False),
     sa.Column('sent', sa.Integer(), server_default='0', nullable=False),
     sa.Column('skipped', sa.Integer(), server_default='0', nullable=False),
