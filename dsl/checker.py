@@ -169,7 +169,11 @@ def _check_changed(scope: Scope, fields: tuple[a.FieldRef, ...]) -> None:
             scope.error("E_MIXED_ENTITIES", f'"{ref.entity.name}.{ref.field.name}" is not a field of '
                         f"{fields[0].entity.name}", ref.span, "one automation watches one entity")
         elif scope.subject is not None:
-            field_of(scope, scope.subject, ref.field)
+            info = field_of(scope, scope.subject, ref.field)
+            if info is not None and info.type in ("formula", "rollup"):
+                scope.error("E_COMPUTED_CHANGED", f"{scope.subject}.{ref.field.name} is a {info.type} field: "
+                            "it is computed when read, so no change of it is ever recorded", ref.field.span,
+                            "watch the fields it is computed from (or an updated trigger with a condition)")
 
 
 def _check_date_field(scope: Scope, ref: a.FieldRef) -> None:

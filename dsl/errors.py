@@ -53,6 +53,8 @@ CODES: dict[str, str] = {
     "E_DUPLICATE_NAME": "Two automations, two processes or two `as` bindings share a name, or one step sets "
                         "a field twice.",
     "E_MIXED_ENTITIES": "A `changed` trigger lists fields of different entities.",
+    "E_COMPUTED_CHANGED": "A `changed` trigger watches a formula or rollup field, whose changes are "
+                          "never recorded.",
     "E_BAD_METHOD": "A webhook's method must be GET, POST, PUT, PATCH or DELETE.",
     "E_BAD_TIMEZONE": "The time zone is not an IANA name such as \"Europe/Berlin\".",
     "E_BAD_URL": "A webhook URL names a scheme other than http or https (file:, ftp:, javascript: …).",

@@ -173,3 +173,12 @@ def test_tasks_may_be_created_and_updated(schema: StaticSchema) -> None:
             '  set job.status = "done"')
 
     assert _codes(schema, body) == []
+
+
+@pytest.mark.parametrize("name", ["total", "count"])
+def test_a_changed_trigger_on_a_computed_field_is_refused(name: str) -> None:
+    schema = StaticSchema({"Deal": {"total": _info("total", "formula", "money"),
+                                    "count": _info("count", "rollup", "integer")}})
+    text = f'automation "a" when Deal.{name} changed do\n  stop\nend'
+
+    assert [e.code for e in check_program(parse(text), schema)] == ["E_COMPUTED_CHANGED"]
