@@ -150,3 +150,11 @@ def test_an_unknown_entity_is_named_with_a_suggestion(crm: Crm) -> None:
 
 def test_an_unknown_id_lists_nothing(crm: Crm) -> None:
     assert crm.data(LIST, variables={"id": "999999"})["broadcasts"] == []
+
+
+def test_the_address_and_opt_out_arguments_are_checked_too(crm: Crm) -> None:
+    result = crm.run('mutation { broadcast(entity: "Contact", channel: "email", subject: "S", body: "B", '
+                     'to: "mail", optOut: "name") { id } }')
+    [error] = result.errors or []
+    fields = (error.extensions or {})["fields"]
+    assert set(fields) == {"to", "optOut"} and "must be a boolean" in fields["optOut"]
