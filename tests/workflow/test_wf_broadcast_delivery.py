@@ -183,3 +183,16 @@ def test_the_scale_out_ticker_delivers_broadcasts_too(started: Started, smtp_ser
             break
     assert get_broadcast(runtime.engine, runtime.workspace or "", row.id).status == "done"
     assert len(smtp_server.mails()) == 3
+
+
+def test_a_call_past_its_time_hands_over_one_and_gives_the_rest_back(started: Started,
+                                                                     smtp_server: SmtpServer) -> None:
+    runtime, row = started(smtp_server.url)
+    run.expand_next(runtime)
+    run.expand_next(runtime)
+    assert delivery.deliver_due(runtime, seconds=0) == 3  # claimed three, handed one over
+    assert len(smtp_server.mails()) == 1
+    waiting = [r for r in stored(runtime, broadcast_recipients) if r["status"] == "queued"]
+    assert len(waiting) == 2 and all(r["lease"] is None for r in waiting)  # due again at once
+    drain(runtime)
+    assert get_broadcast(runtime.engine, runtime.workspace or "", row.id).sent == 3
