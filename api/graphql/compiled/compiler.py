@@ -2,8 +2,8 @@
 
 Why a subset: the requests that cost most are lists and records with their scalar fields and
 references, and those are what a plan can answer with a few SQL statements and a row-to-JSON loop.
-Everything else — mutations, directives, introspection, aggregates, built-ins, inverse lists — is
-refused here, once per document, and answered by strawberry, the reference.
+Everything else — mutations, directives, introspection, aggregates, built-ins — is refused here,
+once per document, and answered by strawberry, the reference.
 
 Fields are collected as GraphQL collects them (aliases as response keys, fragments whose type
 condition matches, repeated keys merged in first-seen order), so the response has the same keys in
@@ -68,8 +68,8 @@ def entity_fields(meta: WorkspaceMeta, entity: EntityDef) -> dict[str, Entry]:
             table[camel(fld.name)] = Entry(Kind.USER, fld.name)
         else:
             table[camel(fld.name)] = Entry(Kind.VALUE, fld.name, scalar=_scalar(fld))
-    for _source, via in meta.blueprint.inverses_of(entity.name):
-        table[camel(via.inverse or "")] = Entry(None)
+    for source, via in meta.blueprint.inverses_of(entity.name):
+        table[camel(via.inverse or "")] = Entry(Kind.INVERSE, via.name, source.name)
     return table
 
 
@@ -199,7 +199,14 @@ class Compiler:
         if name == "__typename":
             return FieldPlan(key, Kind.TYPENAME, constant=obj.name)
         entry = table.get(name)
-        if entry is None or entry.kind is None or name not in obj.fields or any(n.arguments for n in nodes):
+        if entry is None or entry.kind is None or name not in obj.fields:
+            raise NotCompilable(f"{entity.name}.{name}")
+        if entry.kind is Kind.INVERSE:
+            conn_type, sub = self._sub(nodes, obj)
+            parts = self._connection(self.meta.blueprint.get_entity(entry.target), conn_type, sub)
+            return FieldPlan(key, Kind.INVERSE, entry.column, parts=parts, target=entry.target,
+                             field=obj.fields[name], ast=nodes[0])
+        if any(n.arguments for n in nodes):
             raise NotCompilable(f"{entity.name}.{name}")
         if entry.kind in (Kind.BUILTIN, Kind.VALUE):
             out_type = obj.fields[name].type

@@ -11,11 +11,11 @@ answered by strawberry, so errors are always the reference's own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import FieldNode, GraphQLError, GraphQLField
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from strawberry.types.arguments import convert_arguments
 
@@ -30,7 +30,7 @@ from api.graphql.compiled.codegen import (
     compile_edges,
     compile_shaper,
 )
-from api.graphql.compiled.loader import Level, Loader, Row, need_of
+from api.graphql.compiled.loader import Grouped, Level, Loader, Row, edge_nodes, need_of
 from api.graphql.compiled.plan import FieldPlan, Kind, NodePlan, NotCompilable, OperationPlan, Part, RootPlan
 from api.graphql.compiled.values import FAST
 from api.graphql.inputs import to_dict, to_order
@@ -39,6 +39,7 @@ from metamodel.migrate.users import find_users
 from metamodel.records import ProjectedPage
 
 Getter = Callable[[Row], Any]
+EdgeMaker = Callable[[Sequence[Row], Callable[[int], str]], list[dict[str, Any]]]
 
 
 def _none(_row: Row) -> None:
@@ -70,7 +71,7 @@ class Execution:
             raise NotCompilable("variables")
         loaded: list[tuple[RootPlan, Any]] = []
         with self.ctx.store.reading() as conn:
-            loader = Loader(conn, self.ctx.meta, self.access)
+            loader = Loader(conn, self.ctx.meta, self.access, lambda f, a: self._arguments(f, a, coerced))
             for root in plan.roots:
                 loaded.append((root, self._load(conn, loader, root, coerced)))
         if loader.user_ids:
@@ -79,13 +80,13 @@ class Execution:
 
     # ---- arguments and loading -----------------------------------------------------------------
 
-    def _arguments(self, root: RootPlan, variables: VariableValues) -> dict[str, Any]:
-        assert root.field is not None and root.ast is not None
+    def _arguments(self, field: GraphQLField, ast: FieldNode, variables: VariableValues) -> dict[str, Any]:
+        """A field's arguments as strawberry hands them to its resolver (input classes, defaults)."""
         try:
-            raw = get_argument_values(root.field, root.ast, variables)
+            raw = get_argument_values(field, ast, variables)
         except GraphQLError as err:
             raise NotCompilable("arguments") from err
-        definition = root.field.extensions["strawberry-definition"]
+        definition = field.extensions["strawberry-definition"]
         converter = self.schema.schema_converter
         return convert_arguments(raw, definition.arguments, scalar_registry=converter.scalar_registry,
                                  config=self.schema.config)
@@ -93,7 +94,8 @@ class Execution:
     def _load(self, conn: Any, loader: Loader, root: RootPlan, variables: VariableValues) -> Any:
         if not root.entity:
             return None
-        args = self._arguments(root, variables)
+        assert root.field is not None and root.ast is not None
+        args = self._arguments(root.field, root.ast, variables)
         if not self.access.can(root.entity, "read"):
             raise NotCompilable("FORBIDDEN")
         if root.node is not None:
@@ -103,9 +105,7 @@ class Execution:
             loader.load(level, need_of(root.entity, [root.node]))
             return level
         where = self.access.scoped(to_dict(args["where"]) if args.get("where") else None)
-        nodes = [node for _, what, edge in root.parts if what == "edges"
-                 for _, part, node in edge if part == "node"]
-        level, page = loader.page(need_of(root.entity, nodes), where=where,
+        level, page = loader.page(need_of(root.entity, edge_nodes(root.parts)), where=where,
                                   order_by=to_order(args.get("order_by")), first=args["first"],
                                   after=args.get("after"))
         count = None
@@ -136,9 +136,12 @@ class Execution:
         return out
 
     def _edges(self, parts: tuple[Part, ...], level: Level, page: ProjectedPage) -> list[dict[str, Any]]:
-        bound = [(key, what, self.shaper(payload, level) if what == "node" else payload)
-                 for key, what, payload in parts]
-        return compile_edges(bound)(level.rows, page.cursor_at)
+        return self._edge_maker(parts, level)(level.rows, page.cursor_at)
+
+    def _edge_maker(self, parts: tuple[Part, ...], level: Level) -> EdgeMaker:
+        """``(rows, cursor_at) → edges`` of an ``edges`` selection over rows of ``level``."""
+        return compile_edges([(key, what, self.shaper(payload, level) if what == "node" else payload)
+                              for key, what, payload in parts])
 
     def shaper(self, plan: NodePlan, level: Level) -> Shape:
         """``row → {key: value}`` of ``plan`` over rows of ``level`` (generated once, run per row)."""
@@ -154,6 +157,10 @@ class Execution:
             return Call(self._pipeline(fp, level))
         if fp.kind is Kind.MANY:
             return self._many(entity, fp, level)
+        if fp.kind is Kind.INVERSE:
+            grouped = level.inverse.get(id(fp))
+            return Const(None) if grouped is None or "id" not in level.index else Call(
+                self._inverse(fp, grouped, level.index["id"]))
         position = level.index.get(fp.column)
         if position is None or (fp.kind is not Kind.BUILTIN and self.access.is_hidden(entity, fp.column)):
             return Const(None)
@@ -173,6 +180,32 @@ class Execution:
         assert fp.node is not None
         found, child = level.refs[fp.column]
         return Gather(level.index["id"], level.lists.get(fp.column, {}), found, self.shaper(fp.node, child))
+
+    def _inverse(self, fp: FieldPlan, grouped: Grouped, at: int) -> Getter:
+        """A row's inverse connection, cut from the level's children as the resolvers' batch cuts it."""
+        assert grouped.page is not None
+        rows, cursor, first = grouped.level.rows, grouped.page.cursor_at, grouped.first
+        edges = {key: self._edge_maker(parts, grouped.level)
+                 for key, what, parts in fp.parts if what == "edges"}
+
+        def connection(row: Row) -> dict[str, Any]:
+            children = grouped.groups.get(row[at], [])
+            shown = children[:first]
+            out: dict[str, Any] = {}
+            for key, what, payload in fp.parts:
+                if what == "totalCount":
+                    out[key] = len(children)
+                elif what == "__typename":
+                    out[key] = payload
+                elif what == "pageInfo":
+                    end = cursor(shown[-1]) if shown else None
+                    values = {"hasNextPage": len(children) > first, "endCursor": end}
+                    out[key] = {k: p if w == "__typename" else values[w] for k, w, p in payload}
+                else:
+                    out[key] = edges[key]([rows[i] for i in shown], lambda j: cursor(shown[j]))
+            return out
+
+        return connection
 
     def _user(self, fp: FieldPlan, position: int) -> Getter:
         users = self.users

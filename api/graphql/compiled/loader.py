@@ -11,18 +11,22 @@ caller's; a hidden reference or user field loads nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphql import FieldNode, GraphQLField
 from sqlalchemy.engine import Connection
 
-from api.graphql.compiled.plan import Kind, NodePlan
-from api.graphql.resolvers import Access
+from api.graphql.compiled.plan import FieldPlan, Kind, NodePlan, NotCompilable, Part
+from api.graphql.inputs import to_dict, to_order
+from api.graphql.resolvers import Access, both
 from metamodel.records import MAX_PAGE, ProjectedPage, list_projected, many_lists
 from metamodel.storage.catalog import WorkspaceMeta
 
 Row = Sequence[Any]
+#: ``(field, field node) → arguments`` as the resolvers receive them (``Execution.arguments``).
+Arguments = Callable[[GraphQLField, FieldNode], dict[str, Any]]
 
 #: The columns a kind of field reads besides its own.
 EXTRA_COLUMNS = {Kind.STAGE: ("stage", "pipeline", "stage_entered_at"), Kind.PIPELINE: ("pipeline",)}
@@ -36,6 +40,7 @@ class Need:
     columns: set[str] = field(default_factory=lambda: {"id"})
     refs: dict[str, Need] = field(default_factory=dict)
     many: dict[str, Need] = field(default_factory=dict)
+    inverse: list[tuple[FieldPlan, Need]] = field(default_factory=list)
     users: set[str] = field(default_factory=set)
 
 
@@ -45,9 +50,13 @@ def need_of(entity: str, plans: Iterable[NodePlan]) -> Need:
     nested: dict[tuple[Kind, str], list[NodePlan]] = {}
     for plan in plans:
         for fp in plan.fields:
-            if fp.kind not in (Kind.TYPENAME, Kind.MANY):  # a many list is no column: loaded beside
+            if fp.kind not in (Kind.TYPENAME, Kind.MANY, Kind.INVERSE):  # lists are no columns
                 need.columns.update(EXTRA_COLUMNS.get(fp.kind, (fp.column,)))
-            if fp.kind is Kind.USER:
+            if fp.kind is Kind.INVERSE:
+                sources = need_of(fp.target, edge_nodes(fp.parts))
+                sources.columns.add(fp.column)
+                need.inverse.append((fp, sources))
+            elif fp.kind is Kind.USER:
                 need.users.add(fp.column)
             elif fp.node is not None:
                 nested.setdefault((fp.kind, fp.column), []).append(fp.node)
@@ -55,6 +64,21 @@ def need_of(entity: str, plans: Iterable[NodePlan]) -> Need:
         into = need.refs if kind is Kind.REFERENCE else need.many
         into[column] = need_of(children[0].entity, children)
     return need
+
+
+def edge_nodes(parts: Iterable[Part]) -> list[NodePlan]:
+    """The ``node`` selections under every ``edges`` key of a connection's parts."""
+    return [node for _, what, edges in parts if what == "edges" for _, part, node in edges if part == "node"]
+
+
+@dataclass(frozen=True, slots=True)
+class Grouped:
+    """An inverse list loaded for a whole level: each parent's children as positions in ``level``."""
+
+    groups: Mapping[Any, list[int]]
+    level: Level
+    page: ProjectedPage | None
+    first: int
 
 
 @dataclass
@@ -66,13 +90,14 @@ class Level:
     rows: Sequence[Row]
     refs: dict[str, tuple[dict[Any, Row], Level]] = field(default_factory=dict)
     lists: dict[str, dict[Any, list[Any]]] = field(default_factory=dict)  # many field → id → members
+    inverse: dict[int, Grouped] = field(default_factory=dict)  # id(FieldPlan) → its children
 
 
 class Loader:
     """Reads the references and user ids of loaded levels, as the resolvers' batches would."""
 
-    def __init__(self, conn: Connection, meta: WorkspaceMeta, access: Access) -> None:
-        self.conn, self.meta, self.access = conn, meta, access
+    def __init__(self, conn: Connection, meta: WorkspaceMeta, access: Access, arguments: Arguments) -> None:
+        self.conn, self.meta, self.access, self.arguments = conn, meta, access, arguments
         self.user_ids: set[int] = set()
 
     def page(self, need: Need, *, where: Mapping[str, Any] | None, order_by: Sequence[tuple[str, str]],
@@ -94,6 +119,8 @@ class Loader:
             level.refs[column] = self._reference(level, column, child_need)
         for column, child_need in need.many.items():
             level.refs[column] = self._many(level, column, child_need)
+        for fp, child_need in need.inverse:
+            level.inverse[id(fp)] = self._inverse(level, fp, child_need)
 
     def _reference(self, level: Level, column: str, need: Need) -> tuple[dict[Any, Row], Level]:
         position = level.index.get(column)
@@ -113,6 +140,34 @@ class Loader:
             lists.update(many_lists(self.conn, self.meta, level.entity, column, chunk))
         level.lists[column] = lists
         return self._targets(need, {i for members in lists.values() for i in members})
+
+    def _inverse(self, level: Level, fp: FieldPlan, need: Need) -> Grouped:
+        """``contact { deals(...) }`` for every row of ``level`` in one statement, as the resolvers'
+        batch reads it; a cursor, a page size the batch would not check, or more children than one
+        statement returns make the resolvers list per parent: the reference answers then."""
+        position = level.index.get("id")
+        if position is None or not level.rows:
+            return Grouped({}, Level(need.entity, {}, []), None, 0)
+        assert fp.field is not None and fp.ast is not None
+        args = self.arguments(fp.field, fp.ast)
+        first = args["first"]
+        if (not self.access.can(need.entity, "read") or args.get("after") is not None
+                or isinstance(first, bool) or not 0 <= first <= MAX_PAGE):
+            raise NotCompilable("an inverse list the reference lists per parent or refuses")
+        where = to_dict(args["where"]) if args.get("where") else None
+        scoped = self.access.scoped(both(where, {fp.column: {"in": [r[position] for r in level.rows]}}))
+        page = list_projected(self.conn, self.meta, need.entity, sorted(need.columns), where=scoped,
+                              order_by=to_order(args.get("order_by")), first=MAX_PAGE,
+                              hidden=self.access.hidden)
+        if page.has_next_page:
+            raise NotCompilable("more children than one statement returns")
+        child = Level(need.entity, page.index, page.rows)
+        self.load(child, need)
+        via = page.index[fp.column]
+        groups: dict[Any, list[int]] = {}
+        for at, row in enumerate(page.rows):
+            groups.setdefault(row[via], []).append(at)
+        return Grouped(groups, child, page, first)
 
     def _targets(self, need: Need, wanted: set[Any]) -> tuple[dict[Any, Row], Level]:
         """The readable records among ``wanted`` by id, as a loaded level (a resolver's ``_fetch``)."""

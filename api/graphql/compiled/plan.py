@@ -30,6 +30,7 @@ class Kind(Enum):
     PIPELINE = "pipeline"    # ``{code}``
     REFERENCE = "reference"  # another record, loaded per batch
     MANY = "many"            # a list of other records (a ``many`` field), loaded per batch
+    INVERSE = "inverse"      # the records referencing this one: a connection, loaded per batch
 
 
 #: One response key of a small object (connection, page info, edge, user, stage, pipeline):
@@ -50,6 +51,9 @@ class FieldPlan:
     constant: str = ""               # ``__typename``
     parts: tuple[Part, ...] = ()     # user / stage / pipeline selections
     node: NodePlan | None = None     # a reference's (or many list's) target selection
+    target: str = ""                 # an inverse list's source entity (``column``: its reference)
+    field: GraphQLField | None = None  # an inverse list's field and node, for its arguments
+    ast: FieldNode | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,7 +123,6 @@ def test_a_page_and_its_references_cost_the_same_statements_for_3_and_30_deals(c
     "query($s: Boolean!) { deals { totalCount @include(if: $s) } }",
     "{ __schema { types { name } } }",
     "{ dealsAggregate { count } }",
-    "{ contacts { edges { node { deals { totalCount } } } } }",
     "{ deals { edges { node { nope } } } }",
     "{ metadata { version } }",
     '{ deals { edges { node { title } } } } mutation M { createDeal(input: {title: "x"}) { id } }',
@@ -179,6 +178,40 @@ def test_a_soft_deleted_reference_is_null(crm: Any, plans: PlanCache) -> None:
     crm.store.delete("Contact", crm.store.get("Deal", deal)["contact"])
     data = same(crm, plans, "{ deals { edges { node { contact { name } } } } }")
     assert data["deals"]["edges"][0]["node"]["contact"] is None
+
+
+def test_inverse_lists_are_cut_per_parent_from_one_statement(crm: Any, plans: PlanCache) -> None:
+    crm.seed_deals(3)
+    crm.store.create("Deal", {"title": "Second", "contact": crm.store.get("Deal", 1)["contact"]})
+    document = ("{ contacts { edges { node { name deals(first: 1, orderBy: [{title: DESC}]) { totalCount "
+                "pageInfo { hasNextPage endCursor } edges { cursor node { title contact { name } } } } } } } "
+                "}")
+    data = same(crm, plans, document)
+    first = data["contacts"]["edges"][0]["node"]["deals"]
+    assert (first["totalCount"], first["pageInfo"]["hasNextPage"]) == (2, True)
+
+
+def test_an_inverse_list_inside_an_inverse_list_costs_the_same_statements_for_2_and_20(
+        crm: Any, plans: PlanCache) -> None:
+    document = ("{ companies(first: 100) { edges { node { contacts { edges { node { name "
+                "deals { totalCount edges { node { title } } } } } } } } } }")
+    counts = []
+    for more in (2, 18):
+        crm.seed_deals(more)
+        compiled(crm, plans, document)
+        with crm.statements() as counter:
+            assert compiled(crm, plans, document) is not None
+        counts.append(counter.count)
+    assert counts[0] == counts[1] <= 4
+    same(crm, plans, document)
+
+
+@pytest.mark.parametrize("arguments", ['after: "x"', "first: 5000", "first: -1"])
+def test_an_inverse_list_the_resolvers_would_list_per_parent_falls_back(crm: Any, plans: PlanCache,
+                                                                       arguments: str) -> None:
+    crm.seed_deals(2)
+    document = f"{{ contacts {{ edges {{ node {{ deals({arguments}) {{ totalCount }} }} }} }} }}"
+    assert compiled(crm, plans, document) is None
 
 
 def test_a_document_is_compiled_once(crm: Any, plans: PlanCache) -> None:
