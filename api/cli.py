@@ -3,7 +3,7 @@ blueprint commands and then the workflow commands registered on it, in that orde
 
 from __future__ import annotations
 
-import api.cli_broadcasts  # registers broadcast send|list
+import api.cli_broadcasts  # registers broadcast send|list|show
 import api.cli_data  # registers import, export-records
 import api.cli_demo  # registers demo
 import api.cli_tokens  # noqa: F401  (registers token create|list|revoke)

@@ -14,9 +14,11 @@ from workflow.broadcasts import (
     BroadcastNotFound,
     BroadcastRow,
     BroadcastSpec,
+    RecipientRow,
     create_broadcast,
     get_broadcast,
     list_broadcasts,
+    list_recipients,
 )
 from workflow.broadcasts_run import run_broadcasts
 from workflow.drain import drain, tick
@@ -59,6 +61,7 @@ __all__ = [
     "DeliveryFailed",
     "InProcessRunner",
     "LogLine",
+    "RecipientRow",
     "RunNotFailed",
     "RunNotFound",
     "RunRow",
@@ -81,6 +84,7 @@ __all__ = [
     "list_broadcasts",
     "list_messages",
     "list_notifications",
+    "list_recipients",
     "list_runs",
     "list_tasks",
     "manual_entity",

@@ -318,6 +318,7 @@ broadcasts = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("last_record_id", sa.BigInteger),
+    sa.Column("metadata_version", sa.Integer, nullable=False, server_default="0"),
     sa.Column("recipients", sa.Integer, nullable=False, server_default="0"),
     sa.Column("sent", sa.Integer, nullable=False, server_default="0"),
     sa.Column("skipped", sa.Integer, nullable=False, server_default="0"),
