@@ -49,10 +49,19 @@ class PlanCache:
         plan = build_plan(schema, meta, document, operation_name)
         with self._lock:
             self.compiled += 1
+            self._forget_older(meta)
             self._entries[key] = Entry(schema, plan)
             while len(self._entries) > self.capacity:
                 self._entries.popitem(last=False)
         return plan
+
+    def _forget_older(self, meta: WorkspaceMeta) -> None:
+        """Drop the plans of the workspace's older versions (lock held): they hold old schemas alive,
+        and a request still on an old version only compiles its document again."""
+        stale = [k for k in self._entries
+                 if k[0] == meta.workspace and k[2] == meta.dialect and k[1] < meta.version]
+        for key in stale:
+            del self._entries[key]
 
 
 def build_plan(schema: Any, meta: WorkspaceMeta, document: DocumentNode,

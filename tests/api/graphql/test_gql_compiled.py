@@ -15,10 +15,11 @@ from fastapi.testclient import TestClient
 from graphql import parse
 
 from api.auth import Principal
-from api.graphql import GraphQLContext
+from api.graphql import GraphQLContext, build_schema
 from api.graphql import endpoint as endpoint_module
 from api.graphql.compiled import PlanCache, execute_compiled
 from api.graphql.endpoint import graphql_router, shaped
+from metamodel import load_workspace_meta
 from metamodel.tokens import create_token
 from workflow import Runtime
 
@@ -226,6 +227,16 @@ def test_the_plan_cache_is_bounded(crm: Any) -> None:
     for n in range(4):
         compiled(crm, plans, f"{{ deals(first: {n}) {{ totalCount }} }}")
     assert len(plans._entries) == 2
+
+
+def test_a_new_metadata_version_drops_the_plans_of_older_ones(crm: Any, plans: PlanCache) -> None:
+    crm.seed_deals(1)
+    compiled(crm, plans, "{ deals { totalCount } }")
+    crm.reapply("score: {type: integer, min: 0, max: 100}", "score: {type: integer}")
+    newer = load_workspace_meta(crm.engine, crm.meta.workspace)
+    crm.meta, crm.schema = newer, build_schema(newer)
+    assert compiled(crm, plans, "{ deals { totalCount } }") == '{"data": {"deals": {"totalCount": 1}}}'
+    assert [key[1] for key in plans._entries] == [newer.version]
 
 
 def test_the_endpoint_answers_with_the_plan_and_the_same_json(crm: Any,
