@@ -33,7 +33,8 @@ def execute_compiled(cache: PlanCache, schema: Any, context: Any, document: Docu
         return None
     try:
         return Execution(schema, context, variables).run(plan)
-    except (NotCompilable, MetamodelError, GraphQLError):
+    except (NotCompilable, MetamodelError, GraphQLError) as reason:
+        log.debug("GraphQL request left to strawberry: %s", reason)
         return None
     except Exception:  # a bug of the compiled path must not cost the caller an answer
         log.exception("compiled GraphQL execution failed; answered by the reference path")
