@@ -8,8 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,29 +23,27 @@ SPEC_LANGUAGE = EXAMPLES / "spec-language"
 _DEFINITION = re.compile(r'^(?:automation|process) "([^"]+)"', re.MULTILINE)
 
 
-@functools.cache
-def _simulated(scenario: Path) -> subprocess.CompletedProcess[str]:
-    """The scenario's run, once per session (two tests read it), in its own process as a consultant
-    runs it.
+@dataclass(frozen=True)
+class Simulated:
+    returncode: int
+    stdout: str
+    output: str  # stdout and stderr, for the failure message
 
-    Not in-process: compiled plans are cached per (workspace, version), and every throwaway database
-    of a simulation is workspace "sim" version 1, so a second simulation in one process reads the
-    first one's plans (test_two_simulations_in_one_process_agree).
-    """
-    command = [sys.executable, "-m", "api.cli", "simulate", str(scenario.parent.parent),
-               "--scenario", str(scenario), "--json"]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+@functools.cache
+def _simulated(scenario: Path) -> Simulated:
+    """The scenario's ``stagecraft simulate --json`` run, once per session (two tests read it)."""
+    result = CliRunner().invoke(app, ["simulate", str(scenario.parent.parent), "--scenario", str(scenario),
+                                      "--json"])
+    return Simulated(result.exit_code, result.stdout, result.output)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[f"{p.parent.parent.name}/{p.name}" for p in SCENARIOS])
 def test_example_scenario_passes(scenario: Path) -> None:
     result = _simulated(scenario)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, result.output
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: metamodel/records/query.py caches entity plans under "
-                   "(workspace, version, dialect), not per database, and forget_tables leaves them; "
-                   "remove this mark when it is fixed (and the subprocess in _simulated may go)")
 def test_two_simulations_in_one_process_agree() -> None:
     runner = CliRunner()
     first = runner.invoke(app, ["simulate", str(SPEC_LANGUAGE), "--scenario",

@@ -35,7 +35,6 @@ from metamodel.storage.catalog import (
     save_workspace_meta,
 )
 from metamodel.storage.naming import WorkspaceNames, check_workspace_name, workspace_names
-from metamodel.storage.tables import forget_tables
 
 _LOCK_NAMESPACE = 5_310_001  # first key of pg_advisory_xact_lock(int, int): "metadata apply"
 
@@ -124,21 +123,18 @@ def apply_blueprint(engine: Engine, blueprint: Blueprint, workspace: str | None 
                     actor: str | None = None, clock: Clock = SYSTEM_CLOCK) -> ApplyResult:
     """Migrate ``workspace`` to ``blueprint`` in one transaction; raises ``MigrationRefused``."""
     blueprint, name = _for_workspace(blueprint, workspace)
-    try:
-        with apply_transaction(engine) as conn:
-            lock_workspace(conn, name)
-            plan = build_plan(conn, find_workspace_meta(conn, name), blueprint, name)
-            if plan.refusals:
-                raise MigrationRefused(plan.refusals)
-            if plan.is_empty:
-                assert plan.meta is not None
-                return ApplyResult(name, plan.meta.version, (), changed=False)
-            at = clock.now()
-            execute_plan(conn, plan, at=at, actor=actor or "system")
-            meta = _next_meta(plan, conn.dialect.name)
-            save_workspace_meta(conn, meta, at=at, actor=actor)
-            verify_foreign_keys(conn, workspace_names(name, conn.dialect.name))
-        remember_workspace_meta(conn, meta)
-    finally:
-        forget_tables(name)
+    with apply_transaction(engine) as conn:
+        lock_workspace(conn, name)
+        plan = build_plan(conn, find_workspace_meta(conn, name), blueprint, name)
+        if plan.refusals:
+            raise MigrationRefused(plan.refusals)
+        if plan.is_empty:
+            assert plan.meta is not None
+            return ApplyResult(name, plan.meta.version, (), changed=False)
+        at = clock.now()
+        execute_plan(conn, plan, at=at, actor=actor or "system")
+        meta = _next_meta(plan, conn.dialect.name)
+        save_workspace_meta(conn, meta, at=at, actor=actor)
+        verify_foreign_keys(conn, workspace_names(name, conn.dialect.name))
+    remember_workspace_meta(conn, meta)
     return ApplyResult(name, meta.version, tuple(plan.lines), changed=True)

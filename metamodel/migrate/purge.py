@@ -25,7 +25,6 @@ from metamodel.migrate.apply import (
 from metamodel.migrate.changes import storage_kind
 from metamodel.storage.catalog import WorkspaceMeta, load_workspace_meta, save_workspace_meta
 from metamodel.storage.naming import WorkspaceNames, workspace_names
-from metamodel.storage.tables import forget_tables
 
 DEFAULT_RETENTION_DAYS = 30
 
@@ -64,20 +63,17 @@ def _purge_deleted(engine: Engine, workspace: str, older_than_days: int, clock: 
 def purge_workspace(engine: Engine, workspace: str, *, older_than_days: int = DEFAULT_RETENTION_DAYS,
                     clock: Clock = SYSTEM_CLOCK, actor: str | None = None) -> list[str]:
     """Drop archived fields and entities, then deleted records past retention; lists what went."""
-    try:
-        with apply_transaction(engine) as conn:
-            lock_workspace(conn, workspace)
-            meta = load_workspace_meta(conn, workspace)
-            names = workspace_names(workspace, conn.dialect.name)
-            dropped = _drop_archived(conn, names, meta)
-            if dropped:
-                save_workspace_meta(conn, WorkspaceMeta(
-                    workspace=workspace, version=meta.version + 1, blueprint=meta.blueprint,
-                    dialect=meta.dialect, pipeline_tables=meta.pipeline_tables,
-                    automation_files=meta.automation_files), at=clock.now(), actor=actor)
-                verify_foreign_keys(conn, names)
-    finally:
-        forget_tables(workspace)
+    with apply_transaction(engine) as conn:
+        lock_workspace(conn, workspace)
+        meta = load_workspace_meta(conn, workspace)
+        names = workspace_names(workspace, conn.dialect.name)
+        dropped = _drop_archived(conn, names, meta)
+        if dropped:
+            save_workspace_meta(conn, WorkspaceMeta(
+                workspace=workspace, version=meta.version + 1, blueprint=meta.blueprint,
+                dialect=meta.dialect, pipeline_tables=meta.pipeline_tables,
+                automation_files=meta.automation_files), at=clock.now(), actor=actor)
+            verify_foreign_keys(conn, names)
     return dropped + _purge_deleted(engine, workspace, older_than_days, clock)
 
 

@@ -165,18 +165,11 @@ def build_specs(meta: WorkspaceMeta, entity: EntityDef) -> dict[str, FieldSpec]:
     return specs
 
 
-_SPECS: dict[tuple[str, int, str, str], dict[str, FieldSpec]] = {}
-
-
 def specs_for(meta: WorkspaceMeta, entity: str) -> dict[str, FieldSpec]:
-    """Cached ``build_specs`` keyed by (workspace, metadata version, dialect, entity)."""
-    key = (meta.workspace, meta.version, meta.dialect, entity)
-    found = _SPECS.get(key)
-    if found is None:
-        if len(_SPECS) > 4096:
-            _SPECS.clear()
-        found = _SPECS[key] = build_specs(meta, meta.blueprint.get_entity(entity))
-    return found
+    """``build_specs`` once per entity and set of tables (their SQL is built on those tables)."""
+    specs: dict[str, FieldSpec] = meta.tables.remember(
+        ("specs", entity), lambda: build_specs(meta, meta.blueprint.get_entity(entity)))
+    return specs
 
 
 # --- rollups -------------------------------------------------------------------------------------

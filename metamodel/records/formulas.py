@@ -46,7 +46,7 @@ _BUILTIN_FAMILIES = {
     "pipeline": "string", "stage": "stage", "stage_entered_at": "datetime",
 }
 _CLOCK: ContextVar[Clock] = ContextVar("stagecraft_formula_clock", default=SYSTEM_CLOCK)
-_PARSED: dict[tuple[str, int, str, str, str], Expr] = {}
+_PARSED: dict[tuple[str, int, str, str, str, str], Expr] = {}
 
 
 @contextmanager
@@ -69,7 +69,7 @@ def _today() -> date:
 
 def parsed(meta: WorkspaceMeta, entity: str, name: str, text: str) -> Expr:
     """The parsed expression of a formula or rollup condition, cached per metadata version."""
-    key = (meta.workspace, meta.version, entity, name, text)
+    key = (meta.workspace, meta.version, meta.digest, entity, name, text)
     found = _PARSED.get(key)
     if found is None:
         if len(_PARSED) > 4096:

@@ -135,21 +135,12 @@ def exists_for(plan: WritePlan, target: str, count: int) -> sa.Select[Any]:
     return stmt
 
 
-_PLANS: dict[tuple[str, int, str, str], WritePlan] = {}
-_PLAN_LIMIT = 4096
-
-
 def plan_for(meta: WorkspaceMeta, entity: str) -> WritePlan:
-    """The cached plan of ``entity``; the metadata version in the key retires stale plans."""
-    key = (meta.workspace, meta.version, meta.dialect, entity)
-    plan = _PLANS.get(key)
-    if plan is None:
-        definition = meta.blueprint.find_entity(entity)
-        if definition is None:
-            raise NotFound(f'there is no entity "{entity}"')
-        if len(_PLANS) >= _PLAN_LIMIT:
-            _PLANS.clear()
-        plan = _PLANS[key] = build_plan(meta, definition)
+    """The plan of ``entity``, built once per set of tables (a new version has new tables)."""
+    definition = meta.blueprint.find_entity(entity)
+    if definition is None:
+        raise NotFound(f'there is no entity "{entity}"')
+    plan: WritePlan = meta.tables.remember(("write", entity), lambda: build_plan(meta, definition))
     return plan
 
 

@@ -21,7 +21,6 @@ from sqlalchemy.engine import Connection, Row
 
 from metamodel.records.filters import Binds, Hidden
 from metamodel.records.query import (
-    _PLANS,
     OrderBy,
     SortPlan,
     _after,
@@ -110,10 +109,10 @@ def _statement(meta: WorkspaceMeta, entity: str, wanted: tuple[str, ...], sort: 
                limit: int) -> tuple[sa.Select[Any], dict[str, Any]]:
     """The projected SELECT and its parameters, cached per filter shape as ``_page_statement`` does."""
     shape, operands = where_shape(where)
-    key: tuple[Any, ...] = ("projected", meta.workspace, meta.version, meta.dialect, entity, hidden,
-                            sort.sort_id, limit, wanted, shape)
+    key: tuple[Any, ...] = ("projected", meta.workspace, meta.version, meta.digest, meta.dialect, entity,
+                            hidden, sort.sort_id, limit, wanted, shape)
     try:
-        cached = _PLANS.get(key)
+        cached = meta.tables.derived.get(key)
     except TypeError:  # an unhashable operand in the shape: build without the cache
         cached, key = None, ()
     if cached is not None:
@@ -126,5 +125,5 @@ def _statement(meta: WorkspaceMeta, entity: str, wanted: tuple[str, ...], sort: 
     stmt = (sa.select(*(columns[n] for n in wanted), *sort.extra).where(condition)
             .order_by(*_order_clauses(sort, where, plan)).limit(limit + 1))
     if key and set(binds) == set(operands):
-        _cached(key, lambda: (stmt, binds))
+        _cached(meta, key, lambda: (stmt, binds))
     return stmt, {}

@@ -109,22 +109,15 @@ class Page:
         return _cursor_of(self._sort, self._rows[index])
 
 
-_PLANS: dict[tuple[Any, ...], Any] = {}
-
-
-def _cached(key: tuple[Any, ...], build: Any) -> Any:
-    found = _PLANS.get(key)
-    if found is None:
-        if len(_PLANS) > 4096:
-            _PLANS.clear()
-        found = _PLANS[key] = build()
-    return found
+def _cached(meta: WorkspaceMeta, key: tuple[Any, ...], build: Any) -> Any:
+    """Built once per set of tables (``WorkspaceTables.remember``), so it only ever meets them."""
+    return meta.tables.remember(key, build)
 
 
 def entity_plan(meta: WorkspaceMeta, entity: str, hidden: Hidden = frozenset()) -> EntityPlan:
     """The cached ``EntityPlan`` of ``entity`` for this metadata version and hidden set."""
-    key = ("entity", meta.workspace, meta.version, meta.dialect, entity, hidden)
-    plan: EntityPlan = _cached(key, lambda: _build_entity_plan(meta, entity, hidden))
+    key = ("entity", meta.workspace, meta.version, meta.digest, meta.dialect, entity, hidden)
+    plan: EntityPlan = _cached(meta, key, lambda: _build_entity_plan(meta, entity, hidden))
     return plan
 
 
@@ -159,8 +152,8 @@ def sort_plan(meta: WorkspaceMeta, entity: str, order_by: OrderBy, hidden: Hidde
     adds the id unless the caller sorted by id already.
     """
     normal = tuple(_direction(item, i) for i, item in enumerate(order_by))
-    key = ("sort", meta.workspace, meta.version, meta.dialect, entity, normal, hidden)
-    plan: SortPlan = _cached(key, lambda: _build_sort_plan(meta, entity, normal, hidden))
+    key = ("sort", meta.workspace, meta.version, meta.digest, meta.dialect, entity, normal, hidden)
+    plan: SortPlan = _cached(meta, key, lambda: _build_sort_plan(meta, entity, normal, hidden))
     return plan
 
 
@@ -283,10 +276,10 @@ def _page_statement(meta: WorkspaceMeta, entity: str, plan: EntityPlan, sort: So
     cache key; SQLAlchemy's compiled cache then skips compilation too.
     """
     shape, operands = where_shape(where)
-    key: tuple[Any, ...] = ("page", meta.workspace, meta.version, meta.dialect, entity, hidden, sort.sort_id,
-           include_deleted, limit, shape)
+    key: tuple[Any, ...] = ("page", meta.workspace, meta.version, meta.digest, meta.dialect, entity, hidden,
+                            sort.sort_id, include_deleted, limit, shape)
     try:
-        cached = _PLANS.get(key)
+        cached = meta.tables.derived.get(key)
     except TypeError:  # an unhashable operand in the shape: build without the cache
         cached, key = None, ()
     if cached is not None:
@@ -297,7 +290,7 @@ def _page_statement(meta: WorkspaceMeta, entity: str, plan: EntityPlan, sort: So
     stmt = (sa.select(*plan.columns, *sort.extra).where(condition)
             .order_by(*_order_clauses(sort, where, plan)).limit(limit + 1))
     if key and set(binds) == set(operands):
-        _cached(key, lambda: (stmt, binds))
+        _cached(meta, key, lambda: (stmt, binds))
     return stmt, {}
 
 

@@ -6,6 +6,7 @@ definitions plus the version that keys cached tables and compiled plans.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,12 +35,31 @@ class WorkspaceMeta:
     pipeline_tables: frozenset[str] = frozenset()
     automation_files: tuple[tuple[str, str], ...] = ()
     _tables: list[WorkspaceTables] = field(default_factory=list, compare=False, repr=False)
+    _digest: list[str] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def tables(self) -> WorkspaceTables:
         if not self._tables:
-            self._tables.append(tables_for(self.workspace, self.version, self.dialect, self.blueprint))
+            self._tables.append(tables_for(self.workspace, self.version, self.dialect, self.blueprint,
+                                           self.digest))
         return self._tables[0]
+
+    @property
+    def digest(self) -> str:
+        """A fingerprint of what this version defines, beside the version in every cache key.
+
+        Why: a version number names a blueprint only within one database.  A process that holds
+        several databases (simulations, tests, a tool comparing two) meets "sim" version 1 with
+        different blueprints, and a cache keyed by the number alone would hand one's tables and
+        statements to the other.
+        """
+        if not self._digest:
+            document = [blueprint_to_dict(self.blueprint), sorted(self.pipeline_tables),
+                        [(e, f.name, f.type.value) for e, f in self.archived_fields],
+                        [e.name for e in self.archived_entities]]
+            text = json.dumps(document, sort_keys=True, default=str)
+            self._digest.append(hashlib.sha256(text.encode()).hexdigest()[:16])
+        return self._digest[0]
 
 
 # --- persisting and loading applied metadata -------------------------------------------------

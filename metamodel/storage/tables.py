@@ -8,6 +8,7 @@ compiled against it) can never be used with the new shape.
 from __future__ import annotations
 
 import decimal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +72,9 @@ def column_type(fld: FieldDef) -> sa.types.TypeEngine[Any]:
     raise NotFound(f"field {fld.name} of type {t} has no column")
 
 
+DERIVED_LIMIT = 4096
+
+
 @dataclass(frozen=True)
 class WorkspaceTables:
     """Every table of one workspace at one metadata version."""
@@ -79,6 +83,19 @@ class WorkspaceTables:
     metadata: sa.MetaData
     entities: dict[str, sa.Table] = field(default_factory=dict)
     junctions: dict[tuple[str, str], sa.Table] = field(default_factory=dict)
+    #: What the record layer built from these very tables (plans, statements, field specs).  Kept
+    #: here, not in a module cache, so a statement can never meet other Table objects of the same
+    #: name (SQLAlchemy would read them as two tables: a cross join, "ambiguous column").
+    derived: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def remember(self, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+        """``derived[key]``, built once (the dict is emptied past 4096 entries; rebuilding is safe)."""
+        found = self.derived.get(key)
+        if found is None:
+            if len(self.derived) >= DERIVED_LIMIT:
+                self.derived.clear()
+            found = self.derived[key] = build()
+        return found
 
     def entity(self, name: str) -> sa.Table:
         try:
@@ -168,18 +185,20 @@ def build_tables(blueprint: Blueprint, names: WorkspaceNames) -> WorkspaceTables
     return result
 
 
-_CACHE: dict[tuple[str, int, str], WorkspaceTables] = {}
+_CACHE: dict[tuple[str, int, str, str], WorkspaceTables] = {}
 _CACHE_LIMIT = 512
 
 
-def tables_for(workspace: str, version: int, dialect: str, blueprint: Blueprint) -> WorkspaceTables:
-    """Tables of a workspace at a metadata version, cached under (workspace, version, dialect).
+def tables_for(workspace: str, version: int, dialect: str, blueprint: Blueprint,
+               digest: str = "") -> WorkspaceTables:
+    """Tables of a workspace at a metadata version, cached under (workspace, version, dialect, digest).
 
     The version is part of the key, so tables built before a migration are
-    never handed out after it.  Hashing the blueprint itself would cost a walk
-    of every definition on each call, hence the explicit key.
+    never handed out after it; the digest (``WorkspaceMeta.digest``, computed
+    once per loaded version) tells apart two databases that both hold a
+    version 1 of the workspace with different blueprints.
     """
-    key = (workspace, version, dialect)
+    key = (workspace, version, dialect, digest)
     cached = _CACHE.get(key)
     if cached is None:
         if len(_CACHE) >= _CACHE_LIMIT:
@@ -187,8 +206,3 @@ def tables_for(workspace: str, version: int, dialect: str, blueprint: Blueprint)
         cached = _CACHE[key] = build_tables(blueprint, workspace_names(workspace, dialect))
     return cached
 
-
-def forget_tables(workspace: str) -> None:
-    """Drop cached tables of a workspace (after a purge or a failed apply)."""
-    for key in [k for k in _CACHE if k[0] == workspace]:
-        del _CACHE[key]
