@@ -67,3 +67,10 @@ def test_sqlite_connections_sync_every_commit_and_enforce_foreign_keys(tmp_path:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_the_same_version_with_another_blueprint_gets_its_own_tables() -> None:
+    first = tables_for("digestws", 1, "sqlite", BLUEPRINT, "aaaa")
+
+    assert tables_for("digestws", 1, "sqlite", BLUEPRINT, "bbbb") is not first
+    assert tables_for("digestws", 1, "sqlite", BLUEPRINT, "aaaa") is first
