@@ -41,7 +41,11 @@ def run_send(step: Step, op: dsl.SendOp) -> Outcome:
     row = step.conn.execute(sa.select(_m.id, _m.status).where(
         _m.workspace == step.inst.workspace, _m.idempotency_key == key)).first()
     if row is None:
-        message = OutgoingMessage(channel=op.channel, to=_text(step.eval(op.to)),
+        to = _text(step.eval(op.to)).strip()
+        if not to:  # as a notify to an empty owner: the record has no address, not the automation a bug
+            step.inst.note("skipped", reason=f"no {op.channel} sent: the address is empty")
+            return None
+        message = OutgoingMessage(channel=op.channel, to=to,
                                   subject=_text(step.eval(op.subject)) if op.subject else None,
                                   body=_text(step.eval(op.body)), idempotency_key=key)
         row_id = step.conn.execute(sa.insert(messages).values(

@@ -33,6 +33,15 @@ def test_an_email_step_is_delivered_by_smtp_and_marked_sent(make_sim: MakeSim,
     assert sim.messages()[0]["status"] == "sent"
 
 
+def test_a_send_to_an_empty_address_is_skipped_and_the_run_goes_on(make_sim: MakeSim) -> None:
+    sim = make_sim(MAIL)
+    sim.create("Ticket", {"title": "t1"}, "t")
+
+    assert [run["status"] for run in sim.instances()] == ["done"]
+    assert sim.messages() == []
+    assert any(e["kind"] == "skipped" and "address is empty" in str(e.get("reason")) for e in sim.timeline)
+
+
 def test_an_unreachable_smtp_server_is_retried_with_backoff_then_the_run_fails(make_sim: MakeSim) -> None:
     sim = _configure(make_sim(MAIL), smtp_url="smtp://127.0.0.1:9")
     sim.create("Ticket", {"title": "t1", "email": "ann@example.com"}, "t")
