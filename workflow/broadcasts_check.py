@@ -19,6 +19,8 @@ import dsl
 from metamodel.craft_schema import schema_for
 from metamodel.definitions import EntityDef, FieldType
 from metamodel.errors import InvalidQuery, MetamodelError
+from metamodel.records.coerce import NUL_REASON, has_nul
+from metamodel.records.filters import UNREADABLE
 from metamodel.records.store import RecordStore
 from workflow.delivery import CHANNELS
 from workflow.errors import WorkflowError
@@ -35,7 +37,9 @@ _PATH = re.compile(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*")
 
 
 Hidden = frozenset[tuple[str, str]]
-_PLACEHOLDER = re.compile(r"(?<!\{)\{\s*([A-Za-z_][A-Za-z0-9_.\s]*?)\s*\}")
+#: Scanned left to right as the ``.craft`` string decoder does: ``{{``/``}}`` are literal braces, any
+#: other ``{…}`` a placeholder (so ``{{{contact.phone}}}`` reads contact.phone, like a send step).
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 
 class BroadcastForbidden(WorkflowError):
@@ -107,15 +111,18 @@ def snake_where(where: Any) -> Any:
 def check_broadcast(store: RecordStore, spec: BroadcastSpec,
                     hidden: Hidden = frozenset()) -> CheckedBroadcast:
     """The spec with its defaults, or :class:`BroadcastInvalid` naming every problem;
-    :class:`BroadcastForbidden` when it reads a field in ``hidden`` (entity, field) pairs."""
+    :class:`BroadcastForbidden` when it reads a field in ``hidden`` (entity, field) pairs or steps
+    into an entity the role may not read (an (entity, ``"*"``) pair)."""
     problems: list[tuple[str, str]] = []
     entity = store.meta.blueprint.find_entity(spec.entity)
     if entity is None:
         names = [e.name for e in store.meta.blueprint.entities]
         hint = _suggest(spec.entity, names)
         raise BroadcastInvalid([("entity", f'there is no entity "{spec.entity}"{hint}')])
-    if hidden:
-        _refuse_hidden(store, entity.name, spec, hidden)
+    nul = _nul_problems(spec)
+    if nul:  # before any statement carries the text: PostgreSQL fails on NUL, it does not compare it
+        raise BroadcastInvalid(nul)
+    _refuse_hidden(store, entity.name, spec, hidden)
     if spec.channel not in CHANNELS:
         problems.append(("channel", f'unknown channel "{spec.channel}" (use email, sms or whatsapp)'))
     if not spec.body.strip():
@@ -137,6 +144,13 @@ def check_broadcast(store: RecordStore, spec: BroadcastSpec,
         raise BroadcastInvalid(problems)
     subject = spec.subject if spec.channel == "email" else None
     return CheckedBroadcast(entity.name, spec.channel, spec.body, subject, where, to, opt_out)
+
+
+def _nul_problems(spec: BroadcastSpec) -> list[tuple[str, str]]:
+    """Every part holding U+0000, which PostgreSQL cannot store: refused as record writes refuse it."""
+    parts = {"subject": spec.subject, "body": spec.body, "where": spec.where, "to": spec.to,
+             "optOut": spec.opt_out}
+    return [(place, NUL_REASON) for place, value in parts.items() if has_nul(value)]
 
 
 def _suggest(name: str, names: list[str]) -> str:
@@ -230,11 +244,12 @@ def _refuse_hidden(store: RecordStore, entity: str, spec: BroadcastSpec, hidden:
     paths = [("to", spec.to or _default_address(store.meta.blueprint.get_entity(entity), spec.channel) or ""),
              ("optOut", spec.opt_out or "")]
     texts = (("subject", spec.subject or ""), ("body", spec.body))
-    paths += [(place, match.group(1)) for place, text in texts for match in _PLACEHOLDER.finditer(text)]
+    paths += [(place, match.group(1)) for place, text in texts for match in _PLACEHOLDER.finditer(text)
+              if match.group(1) is not None]
     for place, path in paths:
-        shown = _hidden_on(store, entity, [part.strip() for part in path.split(".") if part.strip()], hidden)
-        if shown:
-            found.append((place, f"{shown} is not visible to you"))
+        reason = _hidden_on(store, entity, [part.strip() for part in path.split(".") if part.strip()], hidden)
+        if reason:
+            found.append((place, reason))
     if spec.where:
         try:
             store.count(entity, snake_where(dict(spec.where)), hidden=hidden)
@@ -249,13 +264,18 @@ def _refuse_hidden(store: RecordStore, entity: str, spec: BroadcastSpec, hidden:
 
 
 def _hidden_on(store: RecordStore, entity: str, segments: list[str], hidden: Hidden) -> str | None:
-    """``Entity.field`` of the first hidden field a path reads through, or None."""
+    """Why a path may not be read: the first hidden field it names or unreadable entity it enters.
+
+    The broadcast's own entity is not checked here: its permission (update) is the caller's.
+    """
     owner: str | None = entity
-    for name in segments:
+    for index, name in enumerate(segments):
         if owner is None:
             return None
+        if index and (owner, UNREADABLE) in hidden:
+            return f"{owner} records are not readable by your role"
         if (owner, name) in hidden:
-            return f"{owner}.{name}"
+            return f"{owner}.{name} is not visible to you"
         found = store.meta.blueprint.find_entity(owner)
         field = found.find_field(name) if found is not None else None
         owner = field.to if field is not None and field.type is FieldType.REFERENCE else None

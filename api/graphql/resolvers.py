@@ -27,6 +27,7 @@ from metamodel.clock import SYSTEM_CLOCK
 from metamodel.definitions import EntityDef, RoleDef
 from metamodel.migrate.users import find_users
 from metamodel.records import MAX_PAGE, Actor, Page, RecordStore
+from metamodel.records.filters import UNREADABLE
 from metamodel.storage.catalog import WorkspaceMeta
 from workflow import Runtime
 
@@ -47,6 +48,9 @@ def both(*filters: Where | None) -> dict[str, Any] | None:
 class Access:
     """What the principal's role allows: actions per entity, hidden fields, own records only.
 
+    ``hidden`` also holds (entity, ``"*"``) for every entity the role may not read: the
+    filters refuse to step into those (a ``"*"`` pair hides no column).
+
     The built-in role ``admin`` may do everything; a role the blueprint does not
     (or no longer) declare may do nothing.
     """
@@ -61,9 +65,12 @@ class Access:
         if principal.role == ADMIN:
             return cls(None, True, principal.user_id, frozenset())
         role = meta.blueprint.find_role(principal.role)
-        hidden = frozenset((e.name, f) for e in meta.blueprint.entities
-                           for f in (role.hidden_fields(e.name) if role else ()))
-        return cls(role, False, principal.user_id, hidden)
+        fields = {(e.name, f) for e in meta.blueprint.entities
+                  for f in (role.hidden_fields(e.name) if role else ())}
+        # (entity, "*"): not readable at all, so no filter or broadcast may reach into it either
+        unreadable = {(e.name, UNREADABLE) for e in meta.blueprint.entities
+                      if role is None or "read" not in role.actions_for(e.name)}
+        return cls(role, False, principal.user_id, frozenset(fields | unreadable))
 
     def can(self, entity: str, action: str) -> bool:
         return self.admin or (self.role is not None and action in self.role.actions_for(entity))

@@ -17,7 +17,12 @@ still one statement.  Semantics a user relies on:
   wildcards in the value taken literally; ``icontains`` folds ASCII case
   everywhere (PostgreSQL folds every script; SQLite's ``lower`` only ASCII).
 * ``hidden`` holds (entity, field) pairs the caller may not see; naming one
-  anywhere in a filter raises ``InvalidQuery`` with code ``FORBIDDEN``.
+  anywhere in a filter raises ``InvalidQuery`` with code ``FORBIDDEN``.  An
+  (entity, ``"*"``) pair says the caller may not read that entity at all: a
+  reference, inverse list or ``many`` list entering it is refused the same way,
+  since matching on its fields would reveal them.  The filtered entity itself is
+  the caller's check (its permission differs: read for a list, update for a
+  broadcast); comparing a reference's own id (``contact: {eq: 5}``) enters nothing.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ from metamodel.storage import system_tables
 from metamodel.storage.catalog import WorkspaceMeta
 
 Hidden = frozenset[tuple[str, str]]
+#: The field name of an (entity, field) pair in ``hidden`` that makes the whole entity unreadable.
+UNREADABLE = "*"
 Binds = dict[str, tuple[str, Callable[[Any], Any]]]
 LOGICAL = ("and", "or", "not")
 EQUALITY = frozenset({"eq", "neq", "in", "nin", "isNull"})
@@ -130,6 +137,13 @@ def lookup(meta: WorkspaceMeta, entity: EntityDef, name: str, path: str, hidden:
     if spec.kind is Kind.PENDING:
         raise fail(path, spec.pending, spec.pending_code)
     return spec
+
+
+def _enter(scope: Scope, target: str, path: str) -> EntityDef:
+    """The entity a filter steps into, refused when the caller may not read it."""
+    if (target, UNREADABLE) in scope.hidden:
+        raise fail(path, f"{target} records are not readable by your role", code="FORBIDDEN")
+    return scope.meta.blueprint.get_entity(target)
 
 
 def _field(scope: Scope, spec: FieldSpec, cond: Any, path: str) -> ColumnElement[bool]:
@@ -289,8 +303,9 @@ def _stage_kind(scope: Scope, cond: Any, path: str) -> ColumnElement[bool]:
 def _reference(scope: Scope, spec: FieldSpec, cond: Mapping[str, Any], path: str) -> ColumnElement[bool]:
     """``col IS NOT NULL AND col IN (SELECT id FROM target WHERE live AND nested)`` (two-valued)."""
     assert spec.target is not None
+    entity = _enter(scope, spec.target, path)
     target = scope.meta.tables.entity(spec.target).alias()
-    inner = scope.nested(scope.meta.blueprint.get_entity(spec.target), target)
+    inner = scope.nested(entity, target)
     ids = sa.select(target.c.id).where(target.c.deleted_at.is_(None), _where(inner, cond, path))
     col = scope.table.c[spec.name]
     return sa.and_(col.is_not(None), col.in_(ids))
@@ -336,10 +351,11 @@ def _quantified(scope: Scope, spec: FieldSpec, cond: Mapping[str, Any], path: st
         raise fail(f"{path}.{key}", f'{spec.name} is a list: use "some" or "none"'
                    f"{did_you_mean(key, sorted(QUANTIFIERS))}")
     assert spec.target is not None
+    entity = _enter(scope, spec.target, path)
     parts = []
     for quant, sub in cond.items():
         member = scope.meta.tables.entity(spec.target).alias()
-        inner = scope.nested(scope.meta.blueprint.get_entity(spec.target), member)
+        inner = scope.nested(entity, member)
         match = _where(inner, sub, f"{path}.{quant}")
         query = sa.select(sa.literal(1)).where(member.c.deleted_at.is_(None), match)
         if spec.kind is Kind.INVERSE:
