@@ -35,9 +35,9 @@ from sqlalchemy.sql.selectable import FromClause
 
 from metamodel.definitions import EntityDef, FieldDef, FieldType, RollupAgg, StageKind
 from metamodel.errors import InvalidQuery, Place
-from metamodel.records.formulas import formula_expr, where_expr
+from metamodel.records.formulas import formula_expr, scaled, where_expr
 from metamodel.storage.catalog import WorkspaceMeta
-from metamodel.storage.tables import DECIMAL, column_type
+from metamodel.storage.tables import NUMERIC_SHAPE, column_type
 
 
 class Kind(StrEnum):
@@ -200,7 +200,10 @@ def rollup_expr(meta: WorkspaceMeta, entity: EntityDef, fld: FieldDef,
     """A correlated scalar subquery computing rollup ``fld`` for each row of ``outer``.
 
     Soft-deleted source records never count.  ``sum`` over no rows is 0 (a
-    contact without won deals has won 0), the other aggregates stay NULL.
+    contact without won deals has won 0), the other aggregates stay NULL.  Sums
+    and averages are rounded to the places of the field they summarise (``avg``
+    of money to cents, of anything else to a decimal's 10 places) so both
+    databases show, sort and page on the same value.
     """
     source, ref = _rollup_source(meta, entity, fld)
     src = meta.tables.entity(source.name).alias()
@@ -211,23 +214,27 @@ def rollup_expr(meta: WorkspaceMeta, entity: EntityDef, fld: FieldDef,
     if agg is RollupAgg.COUNT:
         value: ColumnElement[Any] = sa.func.count()
     else:
-        col = _rollup_column(source, fld, src)
+        col, ftype = _rollup_column(source, fld, src)
         if agg is RollupAgg.SUM:
             value = sa.func.coalesce(sa.func.sum(col), 0, type_=col.type)
+            value = scaled(value, ftype) if ftype in NUMERIC_SHAPE else value
         elif agg is RollupAgg.AVG:
-            value = sa.func.avg(col, type_=DECIMAL)
+            places = ftype if ftype is FieldType.MONEY else FieldType.DECIMAL
+            value = scaled(sa.func.avg(col), places)
         else:
             value = getattr(sa.func, agg.value)(col, type_=col.type)
     return sa.select(value).where(*conds).scalar_subquery()
 
 
-def _rollup_column(source: EntityDef, fld: FieldDef, src: FromClause) -> ColumnElement[Any]:
+def _rollup_column(source: EntityDef, fld: FieldDef,
+                   src: FromClause) -> tuple[ColumnElement[Any], FieldType]:
+    """The summarised column of the source table, typed as its field, and the field's type."""
     target = source.find_field(fld.rollup_field or "")
     if target is None or not target.stored:
         raise InvalidQuery(f'{fld.name}: rollup field "{fld.rollup_field}" is not a stored field of '
                            f"{source.name}", place=Place(path=fld.name))
     col: ColumnElement[Any] = src.c[target.name]
-    return sa.type_coerce(col, column_type(target))
+    return sa.type_coerce(col, column_type(target)), target.type
 
 
 def stage_kind_in(entity: EntityDef, table: FromClause, kinds: set[StageKind]) -> ColumnElement[bool]:

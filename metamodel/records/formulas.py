@@ -30,7 +30,7 @@ from metamodel.clock import SYSTEM_CLOCK, Clock
 from metamodel.definitions import EntityDef, FieldDef, FieldType
 from metamodel.errors import InvalidQuery, Place
 from metamodel.storage.catalog import WorkspaceMeta
-from metamodel.storage.tables import column_type
+from metamodel.storage.tables import NUMERIC_SHAPE, column_type
 
 _FAMILIES: dict[FieldType, str] = {
     FieldType.STRING: "string", FieldType.TEXT: "string", FieldType.EMAIL: "string",
@@ -189,9 +189,25 @@ def formula_expr(meta: WorkspaceMeta, entity: EntityDef, fld: FieldDef, table: F
     returns = fld.returns or FieldType.DECIMAL
     if returns is FieldType.INTEGER:
         return sa.cast(sa.func.round(value), sa.BigInteger)
+    if returns in NUMERIC_SHAPE:
+        return scaled(value, returns)
     if returns in _FAMILIES and returns not in (FieldType.REFERENCE, FieldType.USER, FieldType.JSON):
         return sa.type_coerce(value, column_type(FieldDef(fld.name, returns)))
     return value
+
+
+def scaled(value: ColumnElement[Any], ftype: FieldType) -> ColumnElement[Any]:
+    """``value`` rounded in SQL to the decimal places of a ``ftype`` (money or decimal) column.
+
+    Why in SQL: PostgreSQL keeps the scale arithmetic gives (``-1.000``, ``0`` for an empty sum)
+    while SQLite's driver formats a float to the column's places, so the same data showed, sorted
+    and paged (cursors hold the value) differently.  ``round(CAST(x AS NUMERIC), places)`` gives
+    exactly ``places`` on PostgreSQL without the overflow a ``NUMERIC(18, 2)`` cast could raise,
+    and on SQLite the float the driver formats, so both show the value they sort and filter on.
+    """
+    places, _ = NUMERIC_SHAPE[ftype]
+    rounded = sa.func.round(sa.cast(value, sa.Numeric()), sa.literal_column(str(places), sa.Integer()))
+    return sa.type_coerce(rounded, column_type(FieldDef("value", ftype)))
 
 
 def where_expr(meta: WorkspaceMeta, source: EntityDef, fld: FieldDef,
