@@ -232,7 +232,8 @@ def facts_of(sim: Simulation) -> Facts:
     return Facts(
         messages=[{"channel": m["channel"], "to": m["recipient"], "subject": m["subject"], "body": m["body"]}
                   for m in sim.messages()],
-        tasks=[{"title": t["title"], "assignee": emails.get(t["assignee_id"]), "status": t["status"]}
+        tasks=[{"title": t["title"], "assignee": emails.get(t["assignee_id"]), "status": t["status"],
+                "due_at": t["due_at"]}
                for t in sim.tasks()],
         notifications=[{"to": emails.get(n["user_id"]), "text": n["text"]} for n in sim.notifications()],
         records=records, instances=instances, errors=errors,

@@ -126,11 +126,13 @@ class MessageExpect:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TaskExpect:
-    """``last_task``: ``title`` matches as a case-insensitive substring; ``assignee`` is an email."""
+    """``last_task``: ``title`` matches as a case-insensitive substring; ``assignee`` is an email;
+    ``due`` is the moment the task is due (ISO text, compared as a moment)."""
 
     title: str | None = None
     assignee: str | None = None
     status: str | None = None
+    due: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,7 +182,7 @@ _EXPECT_KEYS = ("messages", "last_message", "tasks", "open_tasks", "last_task", 
 _COUNTS = ("messages", "tasks", "open_tasks", "notifications", "errors")
 _PARTS: dict[str, tuple[type[Any], tuple[str, ...]]] = {
     "last_message": (MessageExpect, ("channel", "to", "subject", "body_contains")),
-    "last_task": (TaskExpect, ("title", "assignee", "status")),
+    "last_task": (TaskExpect, ("title", "assignee", "status", "due")),
     "last_notification": (NotificationExpect, ("to", "text_contains")),
 }
 RUN_STATUSES = ("running", "waiting", "done", "failed", "cancelled")
@@ -352,6 +354,7 @@ _MATCH: dict[str, tuple[str, Callable[[str, Any], bool]]] = {
     "channel": ("channel", _same_text), "to": ("to", _same_text), "subject": ("subject", operator.eq),
     "body_contains": ("body", _contains), "title": ("title", _contains), "assignee": ("assignee", _same_text),
     "status": ("status", operator.eq), "text_contains": ("text", _contains),
+    "due": ("due_at", lambda expected, actual: same_value(expected, actual)),
 }
 
 

@@ -406,3 +406,12 @@ def test_an_alias_named_like_a_value_still_matches_that_value() -> None:
     assert same_value(Alias("draft"), "draft", ids)
     assert same_value(Alias("draft"), 7, ids)
     assert not same_value(Alias("draft"), "signed", ids)
+
+
+def test_last_task_due_is_compared_as_a_moment() -> None:
+    due = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    facts = Facts(tasks=[{"title": "Call Ann", "assignee": None, "status": "open", "due_at": due}])
+
+    assert check_expectation(Expect(last_task=TaskExpect(due="2026-03-02T10:00:00Z")), facts) == []
+    [mismatch] = check_expectation(Expect(last_task=TaskExpect(due="2026-03-02T11:00:00Z")), facts)
+    assert "expected due" in mismatch
