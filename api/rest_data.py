@@ -121,7 +121,7 @@ def _import(request: Request, principal: Principal, entity: str, upload: UploadF
     unreadable = frozenset(e.name for e in store.meta.blueprint.entities if not access.can(e.name, "read"))
     scoped = ImportOptions(key=options.key, mapping=options.mapping, ignore_unknown=options.ignore_unknown,
                            dry_run=options.dry_run, hidden=access.hidden, unreadable=unreadable,
-                           scope=access.scoped(None))
+                           scope=access.scoped(None), own_only=access.own_only)
     try:
         summary = import_records(store, entity, upload.file, upload.filename or "", scoped,
                                  actor=Actor(principal.user_id, principal.email))

@@ -40,6 +40,7 @@ Progress = Callable[[int, int | None], None]
 Hidden = frozenset[tuple[str, str]]
 _LOOKUP_CACHE_LIMIT = 10_000
 _BIGINT = 2**63
+OWN_OWNER_REASON = "your role may only own its records"
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,9 @@ class ImportOptions:
 
     ``hidden`` holds (entity, field) pairs the caller may not see or set (a role's
     ``hide_fields``), ``unreadable`` the entities a column may not look records up in;
-    ``scope`` narrows which records an upsert may find (``records: own``).
+    ``scope`` narrows which records an upsert may find (``records: own``), and
+    ``own_only`` says the caller may own only its own records: a row naming another
+    owner is refused (a blank owner cell is the caller), so what it creates is its own.
     """
 
     key: str | None = None
@@ -60,6 +63,7 @@ class ImportOptions:
     hidden: Hidden = frozenset()
     unreadable: frozenset[str] = frozenset()
     scope: Mapping[str, Any] | None = None
+    own_only: bool = False
 
 
 @dataclass
@@ -192,6 +196,7 @@ class _Rows:
         if any(not _empty(c) for c in cells[self.width:]):
             problems[""] = "has more cells than the header has columns"
         values = self._values(conn, cells, problems)
+        self._own_owner(values, problems)
         key_value = self._key_value(cells, values, problems)
         if problems and self.savepoint is None:  # written only to learn its other problems: undone
             self.savepoint = conn.begin_nested()
@@ -226,6 +231,21 @@ class _Rows:
                 continue
             values[column.field] = value
         return values
+
+    def _own_owner(self, values: dict[str, Any], problems: dict[str, str]) -> None:
+        """Under ``own_only`` the owner is the caller: a blank cell means the caller, any other is refused.
+
+        Without this a ``records: own`` role could create (or hand over, with a key)
+        records it then no longer sees, owned by someone it names.
+        """
+        if not self.opts.own_only or "owner" not in values:
+            return
+        me = self.actor or Actor()
+        value = values["owner"]
+        if value is BLANK:
+            values["owner"] = me.user_id
+        elif not _is_user(value, me):
+            problems[self.columns.header_of("owner")] = OWN_OWNER_REASON
 
     def _key_value(self, cells: list[Any], values: dict[str, Any], problems: dict[str, str]) -> Any:
         key = self.columns.key
@@ -308,6 +328,13 @@ def _stage_codes(entity: EntityDef) -> dict[str, str]:
             for text in (stage.code, stage.name):
                 seen.setdefault(text.casefold(), set()).add(stage.code)
     return {text: next(iter(codes)) for text, codes in seen.items() if len(codes) == 1}
+
+
+def _is_user(value: Any, actor: Actor) -> bool:
+    """Whether an owner cell (an id or an e-mail) names ``actor``."""
+    if isinstance(value, str) and "@" in value:
+        return actor.email is not None and value.strip().lower() == actor.email.strip().lower()
+    return actor.user_id is not None and not isinstance(value, bool) and value == actor.user_id
 
 
 def _empty(value: Any) -> bool:
