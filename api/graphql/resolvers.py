@@ -27,7 +27,9 @@ from metamodel.clock import SYSTEM_CLOCK
 from metamodel.definitions import EntityDef, RoleDef
 from metamodel.migrate.users import find_users
 from metamodel.records import MAX_PAGE, Actor, Page, RecordStore
+from metamodel.records.coerce import coerce_id
 from metamodel.records.filters import UNREADABLE
+from metamodel.records.query import _check_first
 from metamodel.storage.catalog import WorkspaceMeta
 from workflow import Runtime
 
@@ -228,7 +230,10 @@ class GraphQLContext:
     def inverse(self, node: Node, source: str, via: str, where: Where | None,
                 order_by: Sequence[tuple[str, str]], first: int, after: str | None) -> Connection:
         """``contact { deals(...) }``: batched over the node's batch unless a cursor or a cut page
-        forces one list per parent."""
+        forces one list per parent.  ``first`` is checked first: the batch reads a full page and
+        cuts it per parent, so a bad ``first`` would otherwise be silently sliced."""
+        with translated():
+            _check_first(first)
         parent = node.record["id"]
         if after is not None or len(node.batch.records) == 1:
             return self.list(source, both(where, {via: {"eq": parent}}), order_by, first, after)
@@ -272,10 +277,14 @@ def _empty(_grouped: Mapping[int, Connection]) -> Connection:
 
 
 def record_number(entity: str, record_id: Any) -> int:
-    """A GraphQL ID as the integer key of a record; anything else is simply not found."""
+    """A GraphQL ID as the integer key of a record; anything else is simply not found.
+
+    Ids are positive 64-bit integers: a longer number reaching the database would
+    overflow the driver (an INTERNAL error) instead of finding nothing.
+    """
     try:
-        return int(str(record_id))
-    except ValueError:
+        return coerce_id(str(record_id), entity)
+    except ValueError:  # Invalid, or more digits than int() converts
         raise not_found(entity, record_id) from None
 
 

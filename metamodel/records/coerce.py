@@ -53,6 +53,12 @@ def _without_nul(text: str) -> str:
     return text
 
 
+def has_nul(value: Any) -> bool:
+    """Whether text — or any key or text inside a JSON-like value — holds U+0000, which
+    PostgreSQL cannot store: notes and broadcasts refuse it with ``NUL_REASON`` as records do."""
+    return _json_has_nul(value)
+
+
 def _json_has_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value

@@ -138,9 +138,16 @@ def _day(value: str | dt.date | None, name: str) -> dt.date | None:
 
 
 def _midnight(day: dt.date | None, plus_days: int = 0) -> dt.datetime | None:
+    """The start of ``day`` (plus some days) in UTC; None — no bound — past the last date there is.
+
+    ``to: "9999-12-31"`` ends after the calendar does: it means "until the end of time".
+    """
     if day is None:
         return None
-    return dt.datetime.combine(day + dt.timedelta(days=plus_days), dt.time(), tzinfo=dt.UTC)
+    try:
+        return dt.datetime.combine(day + dt.timedelta(days=plus_days), dt.time(), tzinfo=dt.UTC)
+    except OverflowError:
+        return None
 
 
 def read_funnel(conn: Connection, meta: WorkspaceMeta, query: FunnelQuery, now: dt.datetime) -> Funnel:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from metamodel.db import write_transaction
 from metamodel.errors import ValidationFailed
+from metamodel.records.coerce import NUL_REASON, has_nul
 from metamodel.storage.system_tables import notes
 
 #: Longest note accepted, in characters (a page of text; longer belongs in a file).
@@ -43,10 +44,13 @@ def _note(row: Any) -> NoteRow:
 
 
 def checked_note_text(text: str) -> str:
-    """``text`` without surrounding blanks; ValidationFailed when empty or longer than the limit."""
+    """``text`` without surrounding blanks; ValidationFailed when empty, longer than the limit or
+    holding NUL (which PostgreSQL cannot store: refused on both databases alike, as in records)."""
     stripped = text.strip() if isinstance(text, str) else ""
     if not stripped:
         raise ValidationFailed({"text": "must not be empty"})
+    if has_nul(stripped):
+        raise ValidationFailed({"text": NUL_REASON})
     if len(stripped) > MAX_NOTE_LENGTH:
         raise ValidationFailed({"text": f"at most {MAX_NOTE_LENGTH} characters, not {len(stripped)}"})
     return stripped
