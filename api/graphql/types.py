@@ -21,7 +21,7 @@ from strawberry.scalars import JSON
 from api.graphql.aggregates import aggregate_queries
 from api.graphql.broadcasts import broadcast_api
 from api.graphql.builtins import builtin_queries
-from api.graphql.errors import WorkspaceSchema
+from api.graphql.errors import WorkspaceSchema, forbidden
 from api.graphql.funnel import funnel_queries
 from api.graphql.inputs import EntityInputs, Factory, Lazy, Shared, list_of, optional, to_dict, to_order
 from api.graphql.naming import attr_name, camel, lower_first, resolver_name
@@ -308,6 +308,10 @@ def _inverse_resolver(source: str, via: str) -> Callable[..., Connection]:
     def inverse(root: Node, ctx: GraphQLContext, *, where: Any, order_by: Any, first: int,
                 after: Any) -> Connection:
         ctx.access.require(source, "read")
+        if ctx.access.is_hidden(source, via):  # else its filter is refused, naming a where never written
+            name = camel(ctx.meta.blueprint.get_entity(source).get_field(via).inverse or via)
+            raise forbidden(f"{source}.{via} is hidden from your role, so "
+                            f"{lower_first(root.batch.entity)}.{name} is too")
         return ctx.inverse(root, source, via, to_dict(where) if where else None, to_order(order_by), first,
                            after)
 

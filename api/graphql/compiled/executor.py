@@ -159,8 +159,9 @@ class Execution:
             return self._many(entity, fp, level)
         if fp.kind is Kind.INVERSE:
             grouped = level.inverse.get(id(fp))
-            return Const(None) if grouped is None or "id" not in level.index else Call(
-                self._inverse(fp, grouped, level.index["id"]))
+            if grouped is None or grouped.page is None or "id" not in level.index:
+                return Const(None)  # no page: the level has no rows, so no value is ever made
+            return Call(self._inverse(fp, grouped, level.index["id"]))
         position = level.index.get(fp.column)
         if position is None or (fp.kind is not Kind.BUILTIN and self.access.is_hidden(entity, fp.column)):
             return Const(None)
