@@ -82,8 +82,9 @@ def _agg_columns(source: sa.Subquery, requested: Sequence[tuple[str, str, FieldS
     for func, name, _ in requested:
         col = source.c[f"v_{name}"]
         label = f"{func}__{name}"
-        if func == "sum":
-            columns.append(sa.func.coalesce(sa.func.sum(col), 0, type_=col.type).label(label))
+        if func == "sum":  # a zero of the column's type: 0.00 for money on PostgreSQL too, not 0
+            zero = sa.cast(0, col.type) if isinstance(col.type, sa.Numeric) else 0
+            columns.append(sa.func.coalesce(sa.func.sum(col), zero, type_=col.type).label(label))
         elif func == "avg":
             columns.append(sa.func.avg(col, type_=sa.Numeric(asdecimal=True)).label(label))
         else:

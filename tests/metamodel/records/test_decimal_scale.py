@@ -18,6 +18,7 @@ from metamodel.clock import ManualClock
 from metamodel.definitions import Blueprint, EntityDef, FieldDef, FieldType, RollupAgg
 from metamodel.imports import export_records
 from metamodel.records import RecordStore
+from metamodel.records.aggregates import aggregate
 from tests.metamodel.records.conftest import create_workspace_tables
 
 F = FieldType
@@ -161,3 +162,18 @@ def _csv_column(out: io.BytesIO, name: str) -> list[str]:
     rows = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"))))
     index = rows[0].index(name)
     return [row[index] for row in rows[1:]]
+
+
+def test_aggregate_sum_over_no_rows_is_zero_with_the_places(store: RecordStore) -> None:
+    with store.engine.connect() as conn:
+        got = aggregate(conn, store.meta, "Deal", None, {"sum": ["amount", "margin", "qty"]})
+    assert {name: _text(value) for name, value in got["sum"].items()} == {
+        "amount": "0.00", "margin": "0.00", "qty": "0"}
+
+
+def test_aggregate_sum_of_a_money_formula_has_two_places(store: RecordStore) -> None:
+    for amount in ("1.10", "2.25", "3"):
+        _deal(store, "d", amount=amount)
+    with store.engine.connect() as conn:
+        got = aggregate(conn, store.meta, "Deal", None, {"sum": ["margin"]})
+    assert _text(got["sum"]["margin"]) == "1.27"
