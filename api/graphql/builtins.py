@@ -25,6 +25,7 @@ from api.graphql.metadata import metadata_query
 from api.graphql.resolvers import Access, GraphQLContext, record_number
 from api.graphql.workflow_ops import WorkflowTypes, plain, workflow_translated
 from metamodel.migrate.users import UserRow, list_users
+from metamodel.records.coerce import NUL_REASON, has_nul
 from metamodel.records.history_reader import HistoryEntry, record_history_of
 from metamodel.storage.catalog import WorkspaceMeta
 from workflow import RunRow, TaskRow, list_messages, list_runs, list_tasks
@@ -53,6 +54,9 @@ def _tasks(_root: Any, ctx: GraphQLContext, *, where: Any, first: int) -> list[T
     """Tasks about records the role may read; a ``records: own`` role sees only its own tasks."""
     status = where.status if where else None
     assignee = where.assignee_email if where else None
+    if has_nul(assignee):  # PostgreSQL cannot compare it: refused as record writes refuse it
+        raise ApiError(VALIDATION_FAILED, f"where.assigneeEmail: {NUL_REASON}",
+                       fields={"where.assigneeEmail": NUL_REASON})
     if ctx.access.own_only:
         if ctx.principal.email is None or assignee not in (None, ctx.principal.email):
             return []

@@ -71,3 +71,13 @@ def test_a_broadcast_holding_nul_is_validation_failed_on_its_place(crm: Any, var
 
     assert (error["code"], list(error["fields"])) == ("VALIDATION_FAILED", [place])
     assert crm.data("{ broadcasts { id } }") == {"broadcasts": []}
+
+
+def test_tasks_of_an_assignee_holding_nul_is_validation_failed(crm: Any) -> None:
+    error = _error(crm, '{ tasks(where: {assigneeEmail: "a\\u0000"}) { id } }')
+
+    assert (error["code"], error["fields"]) == ("VALIDATION_FAILED", {"where.assigneeEmail": NUL_REASON})
+
+
+def test_tasks_of_an_assignee_without_tasks_are_none(crm: Any) -> None:
+    assert crm.data('{ tasks(where: {assigneeEmail: "nobody@acme.test"}) { id } }') == {"tasks": []}
