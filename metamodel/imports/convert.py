@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -38,6 +39,41 @@ class _Blank:
 
 
 BLANK: Any = _Blank()
+
+#: What a spreadsheet reads as the start of a formula (OWASP "CSV injection"): tab and CR included.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: The reason a formula cell saved without its value is refused.
+UNCOMPUTED = "formula without a computed value: open and save the file in Excel"
+
+
+@dataclass(frozen=True, slots=True)
+class UncomputedFormula:
+    """An .xlsx cell holding a formula but no value: a file written by a program, never recalculated.
+
+    Read as empty it would clear the field on an update; it is a row error instead.
+    """
+
+    formula: str
+
+    def __str__(self) -> str:
+        return self.formula
+
+
+def guard_formula(text: str) -> str:
+    """``text`` with a ``'`` in front when a spreadsheet would run it as a formula (a CSV export).
+
+    Text whose leading quotes come before such a character gets one more, so that
+    ``unguard_formula`` gives every text back exactly.
+    """
+    return "'" + text if text.lstrip("'").startswith(FORMULA_STARTS) else text
+
+
+def unguard_formula(text: str) -> str:
+    """The text ``guard_formula`` was given: one leading ``'`` before a formula character dropped.
+
+    A CSV from another tool that escapes formulas the same way (OWASP's advice) reads right too.
+    """
+    return text[1:] if text.startswith("'") and text.lstrip("'").startswith(FORMULA_STARTS) else text
 
 
 def _text(value: Any) -> Any:
@@ -145,6 +181,8 @@ def convert_cell(field_type: FieldType, value: Any) -> Any:
     """The input value of one cell for a field of ``field_type``; ``BLANK`` for an empty cell."""
     if is_empty(value):
         return BLANK
+    if isinstance(value, UncomputedFormula):
+        raise CellInvalid(UNCOMPUTED)
     return _CONVERTERS.get(field_type, _text)(value)
 
 

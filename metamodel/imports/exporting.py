@@ -5,7 +5,9 @@ operators as GraphQL spells them), run in the database page by page with the
 keyset cursor, so an export of 100,000 records holds one page in memory.  The
 header is the field names; references are ids, tags and lists are joined with
 ", ", JSON is JSON text, times are UTC.  A CSV starts with a byte-order mark
-so that Excel reads its accents right; the importer skips it.
+so that Excel reads its accents right; the importer skips it.  Text that a
+spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``…) is written
+``'=…`` in a CSV and as a text cell in XLSX; the importer reads it back as it was.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
 from metamodel.definitions import EntityDef, FieldType
-from metamodel.imports.convert import cell_text, cell_value
+from metamodel.imports.convert import cell_text, cell_value, guard_formula
 from metamodel.imports.errors import BAD_EXPORT, ImportRefused
 from metamodel.imports.readers import FORMATS
 from metamodel.records import MAX_PAGE, RecordStore
@@ -78,11 +80,20 @@ def _write_csv(out: IO[bytes], columns: list[ExportColumn], records: Iterator[di
     writer.writerow([name for name, _ in columns])
     count = 0
     for record in _chain(first, records):
-        writer.writerow([cell_text(kind, record.get(name)) for name, kind in columns])
+        writer.writerow([_csv_cell(kind, record.get(name)) for name, kind in columns])
         count += 1
     text.flush()
     text.detach()
     return count
+
+
+def _csv_cell(kind: FieldType | None, value: Any) -> str:
+    """A value as CSV text; text a spreadsheet would run as a formula gets a ``'`` in front (OWASP).
+
+    Only text: a negative number stays a number.  The importer drops the quote again.
+    """
+    text = cell_text(kind, value)
+    return guard_formula(text) if isinstance(value, str | list | tuple) else text
 
 
 def _write_xlsx(out: IO[bytes], columns: list[ExportColumn], records: Iterator[dict[str, Any]]) -> int:

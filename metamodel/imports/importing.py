@@ -11,7 +11,7 @@ it and the column they are about, every problem of the row at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import IO, Any
@@ -32,8 +32,9 @@ from metamodel.errors import (
 )
 from metamodel.imports.convert import BLANK, CellInvalid, convert_cell
 from metamodel.imports.errors import FORBIDDEN_COLUMNS, ImportRefused, RowError
+from metamodel.imports.finding import find_records, folds_case
 from metamodel.imports.mapping import ID, Column, ColumnMap, map_columns
-from metamodel.imports.readers import Table, open_table
+from metamodel.imports.readers import Row, Table, open_table
 from metamodel.records import Actor, RecordStore
 
 Progress = Callable[[int, int | None], None]
@@ -110,7 +111,7 @@ def import_records(store: RecordStore, entity: str, source: IO[bytes], file_name
                                   ignore_unknown=opts.ignore_unknown)
             _refuse_hidden(entity, columns, opts)
         except ImportRefused as exc:
-            exc.place = Place(file=file_name, line=1)  # every column problem is about the header line
+            exc.place = Place(file=file_name, line=table.header_line)  # column problems: the header line
             raise
         summary = ImportSummary(file_name, entity, opts.dry_run, skipped_columns=columns.skipped)
         _run(_Rows(store, entity, columns, opts, summary, actor, len(table.header)), table, opts, progress)
@@ -129,14 +130,31 @@ def _refuse_hidden(entity: str, columns: ColumnMap, opts: ImportOptions) -> None
 
 
 def _run(rows: _Rows, table: Table, opts: ImportOptions, progress: Progress | None) -> None:
-    """Batches of rows, each in one transaction (rolled back whole on a dry run)."""
-    done = 0
-    while batch := list(islice(table.rows, max(1, opts.batch_size))):
+    """Batches of rows, each committed in a transaction; a dry run is one transaction, rolled back at the end.
+
+    A dry run must see what its earlier rows would have written — a duplicate
+    e-mail 300 rows further down, an upsert finding the record a row above
+    creates — so it cannot undo batch by batch: it would call clean a file the
+    real import partly refuses.  (On SQLite it holds the write lock throughout.)
+    """
+    if opts.dry_run:
+        with write_transaction(rows.store.engine) as conn:
+            for batch in _batches(table, opts, progress):
+                for number, cells in batch:
+                    rows.run(conn, number, cells)
+            conn.get_transaction().rollback()  # type: ignore[union-attr]
+        return
+    for batch in _batches(table, opts, progress):
         with write_transaction(rows.store.engine) as conn:
             for number, cells in batch:
                 rows.run(conn, number, cells)
-            if opts.dry_run:
-                conn.get_transaction().rollback()  # type: ignore[union-attr]
+
+
+def _batches(table: Table, opts: ImportOptions, progress: Progress | None) -> Iterator[list[Row]]:
+    """The rows in batches; each batch is reported done when the caller asks for the next one."""
+    done = 0
+    while batch := list(islice(table.rows, max(1, opts.batch_size))):
+        yield batch
         done += len(batch)
         if progress is not None:
             progress(done, None if table.total is None else max(table.total, done))
@@ -254,7 +272,11 @@ class _Rows:
         if key.field != ID:
             return values.get(key.field, BLANK)
         raw = cells[key.index] if key.index < len(cells) else None
-        value = convert_cell(FieldType.INTEGER, raw)
+        try:
+            value = convert_cell(FieldType.INTEGER, raw)
+        except CellInvalid as exc:  # a formula Excel never computed
+            problems[key.header] = str(exc)
+            return BLANK
         if value is not BLANK and not (isinstance(value, int) and 0 < value < _BIGINT):
             problems[key.header] = "must be the id of a record"
             return BLANK  # the row is still tried as a create, to report its other problems too
@@ -275,19 +297,22 @@ class _Rows:
                               actor=self.actor, conn=conn)
             return "created"
         changes = {k: None if v is BLANK else v for k, v in values.items()}
+        if self.columns.key is not None and folds_case(self.columns.key.type, key_value):
+            changes[self.columns.key.field] = existing[self.columns.key.field]  # found ignoring case: kept
         record = self.store.update(self.entity, existing["id"], changes, actor=self.actor, conn=conn)
         return "unchanged" if record["version"] == existing["version"] else "updated"
 
     def _existing(self, conn: Connection, key_value: Any) -> dict[str, Any] | None:
-        assert self.columns.key is not None
-        where: dict[str, Any] = {self.columns.key.field: {"eq": key_value}}
-        if self.opts.scope:
-            where = {"and": [where, dict(self.opts.scope)]}
+        key = self.columns.key
+        assert key is not None
         try:
-            page = self.store.list(self.entity, where=where, first=1, hidden=self.opts.hidden, conn=conn)
+            found = find_records(self.store, conn, self.entity, key.field, key.type, key_value,
+                                 scope=self.opts.scope, hidden=self.opts.hidden)
         except InvalidQuery:  # a key value no record can hold: the create says why it is wrong
             return None
-        return page.records[0] if page.records else None
+        if len(found) > 1:  # stored before imports matched e-mails ignoring case
+            raise InvalidQuery(f'more than one {self.entity} with {key.field} "{key_value}" ignoring case')
+        return found[0] if found else None
 
     def _lookup(self, conn: Connection, column: Column, value: Any) -> Any:
         """The id(s) of the target record(s) whose ``column.lookup`` field holds the cell's value(s)."""
@@ -298,21 +323,23 @@ class _Rows:
     def _find(self, conn: Connection, column: Column, raw: Any) -> int:
         assert column.target is not None and column.lookup is not None
         target = self.store.meta.blueprint.get_entity(column.target)
-        value = convert_cell(target.get_field(column.lookup).type, raw)
-        cache_key = (column.target, column.lookup, repr(value))
+        lookup_type = target.get_field(column.lookup).type
+        value = convert_cell(lookup_type, raw)
+        folded = value.lower() if folds_case(lookup_type, value) else value
+        cache_key = (column.target, column.lookup, repr(folded))
         if cache_key in self.found:
             return self.found[cache_key]
         try:
-            page = self.store.list(column.target, where={column.lookup: {"eq": value}}, first=2,
-                                   hidden=self.opts.hidden, conn=conn)
+            records = find_records(self.store, conn, column.target, column.lookup, lookup_type, value,
+                                   hidden=self.opts.hidden)
         except InvalidQuery:  # a value the field cannot hold: no record has it
-            page = None
-        if page is None or len(page.records) != 1:
-            what = "more than one" if page is not None and page.records else "no"
+            records = []
+        if len(records) != 1:
+            what = "more than one" if records else "no"
             raise CellInvalid(f'{what} {column.target} with {column.lookup} "{raw}"')
         if len(self.found) >= _LOOKUP_CACHE_LIMIT:
             self.found.clear()
-        found: int = page.records[0]["id"]
+        found: int = records[0]["id"]
         self.found[cache_key] = found
         return found
 

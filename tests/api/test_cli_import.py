@@ -142,6 +142,20 @@ def test_unknown_columns_are_one_line_with_the_header_line_and_exit_1(cli: CliRu
         f'{path}:1: MM.E604 Contact has no field for column(s) "emial" — "emial": did you mean "email"?']
 
 
+def test_an_unclosed_quote_is_one_line_at_its_line_and_nothing_is_written(cli: CliRunner, crm: str,
+                                                                           engine: Engine,
+                                                                           tmp_path: Path) -> None:
+    path = _file(tmp_path, 'name,email\n"unterminated,q@x.test\nZed,z@x.test\n')
+
+    result = _import(cli, crm, path)
+
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f'{path}:2: MM.E601 a quote opened on line 2 is never closed — end a quoted value with a quote; '
+        'write a quote inside one as two ("")']
+    assert _names(engine, crm) == []
+
+
 def test_a_wrong_extension_is_one_line_and_exit_1(cli: CliRunner, crm: str, tmp_path: Path) -> None:
     result = _import(cli, crm, _file(tmp_path, "name\nAnn\n", "people.txt"))
 
