@@ -55,7 +55,8 @@ def broadcast_send(
     to: Annotated[str | None, typer.Option(
         "--to", help="The field holding the address (default: the entity's email or phone field).")] = None,
     opt_out: Annotated[str | None, typer.Option(
-        "--opt-out", help="A boolean field that skips a record when true (default: unsubscribed).")] = None,
+        "--opt-out", help="One more boolean field that skips a record when true (unsubscribed always "
+                          "does, on the record and on the one holding the address).")] = None,
     deliver: Annotated[bool, typer.Option(
         "--deliver", help="Send it from this command now instead of leaving it to the runners.")] = False,
 ) -> None:
@@ -111,7 +112,9 @@ def broadcast_show(
         "--all", help="Every recipient, not only those skipped, failed or waiting.")] = False,
 ) -> None:
     """One broadcast: its message, its counts, and why records were skipped or failed."""
+    from metamodel.storage.catalog import load_workspace_meta
     from workflow import WorkflowError, get_broadcast, list_recipients
+    from workflow.broadcasts_check import opt_out_paths
 
     statuses = () if every else ("skipped", "failed", "queued")
     with open_engine(Settings.from_env()) as engine:
@@ -120,8 +123,10 @@ def broadcast_show(
             recipients = list_recipients(engine, workspace, broadcast_id, statuses=statuses, first=1000)
         except WorkflowError as err:
             raise CommandFailed(str(err)) from None
+        opt_outs = opt_out_paths(load_workspace_meta(engine, workspace).blueprint, row.entity, row.to,
+                                 row.opt_out)
     typer.echo(_counts(row))
-    opt_out = f", opt-out {row.opt_out}" if row.opt_out else ""
+    opt_out = f", opt-out {' / '.join(opt_outs)}" if opt_outs else ""
     typer.echo(f"  {row.channel} to {row.entity}.{row.to}{opt_out}"
                + (f", where {json.dumps(row.where)}" if row.where else ""))
     if row.subject is not None:

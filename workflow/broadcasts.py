@@ -9,7 +9,7 @@ are skipped, counted and kept with their reason.
 
 Statuses: ``queued`` (nothing expanded yet), ``expanding``, ``sending`` (every recipient known,
 messages going out), ``done``; ``failed`` when the segment can no longer be read (its entity or a
-field was removed by a later apply).
+field was removed by a later apply) — a failed broadcast stops: its queued recipients are skipped.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from typing import Any
 
 import dsl
 from metamodel.craft_schema import schema_for
-from metamodel.definitions import EntityDef, FieldType
+from metamodel.definitions import Blueprint, EntityDef, FieldDef, FieldType
 from metamodel.errors import InvalidQuery, MetamodelError
 from metamodel.records.coerce import NUL_REASON, has_nul
 from metamodel.records.filters import UNREADABLE
@@ -67,7 +67,8 @@ class BroadcastInvalid(WorkflowError):
 class BroadcastSpec:
     """What to send to whom: ``where`` is the segment (the entity list's filter, field names in
     snake_case or camelCase), ``to`` the address path (default: the entity's email or phone field),
-    ``opt_out`` a boolean field whose true value skips the record (default: ``unsubscribed``)."""
+    ``opt_out`` one more boolean path whose true value skips the record (``unsubscribed`` always does:
+    see :func:`opt_out_paths`)."""
 
     entity: str
     channel: str
@@ -135,7 +136,9 @@ def check_broadcast(store: RecordStore, spec: BroadcastSpec,
     elif to is not None and not _PATH.fullmatch(to):
         problems.append(("to", f'"{to}" is not a field path (write e.g. email or contact.email)'))
         to = None
-    opt_out = _opt_out(entity, spec.opt_out, problems)
+    if to is not None and spec.channel in CHANNELS:
+        problems += _address_problems(store.meta.blueprint, entity, to, spec.channel)
+    opt_out = _opt_out(store.meta.blueprint, entity, spec.opt_out, problems)
     where = snake_where(dict(spec.where)) if spec.where else None
     problems += _where_problems(store, entity.name, where)
     if to is not None and spec.channel in CHANNELS:
@@ -172,18 +175,80 @@ def _default_address(entity: EntityDef, channel: str) -> str | None:
     return next((f.name for f in entity.fields if f.type is wanted), None)
 
 
-def _opt_out(entity: EntityDef, named: str | None, problems: list[tuple[str, str]]) -> str | None:
+def _opt_out(blueprint: Blueprint, entity: EntityDef, named: str | None,
+             problems: list[tuple[str, str]]) -> str | None:
+    """The opt-out path stored: the one named (a boolean, on the record or through its references,
+    e.g. ``customer.unsubscribed``) or the entity's own ``unsubscribed``; see :func:`opt_out_paths`."""
     if named is None:
         found = entity.find_field(DEFAULT_OPT_OUT)
         return DEFAULT_OPT_OUT if found is not None and found.type is FieldType.BOOLEAN else None
-    field = entity.find_field(named)
-    if field is None:
-        names = [f.name for f in entity.fields]
-        problems.append(("optOut", f'{entity.name} has no field "{named}"{_suggest(named, names)}'))
+    named = named.strip()
+    if not _PATH.fullmatch(named):
+        problems.append(("optOut", f'"{named}" is not a field path (write e.g. customer.unsubscribed)'))
+        return None
+    owner, field = resolve_path(blueprint, entity, named)
+    if owner is None:
+        problems.append(("optOut", f'"{named}" does not lead to a field: each name before the last must '
+                                   f'be a reference'))
+    elif field is None:
+        last = named.rsplit(".", 1)[-1]
+        names = [f.name for f in owner.fields]
+        problems.append(("optOut", f'{owner.name} has no field "{last}"{_suggest(last, names)}'))
     elif field.type is not FieldType.BOOLEAN:
-        problems.append(("optOut", f"{entity.name}.{named} is {field.type.value}; the opt-out field must be "
-                                   f"a boolean"))
+        problems.append(("optOut", f"{owner.name}.{field.name} is {field.type.value}; the opt-out field "
+                                   f"must be a boolean"))
     return named
+
+
+def opt_out_paths(blueprint: Blueprint, entity: str, to: str, named: str | None) -> list[str]:
+    """Every boolean path whose true value skips a record: the one named, plus ``unsubscribed`` on
+    the record itself and on the record holding the address (``customer.unsubscribed`` for
+    ``to: customer.email``), whenever those exist.
+
+    Why always the defaults too: naming a field must never quietly re-admit people who
+    unsubscribed, and a broadcast to orders reaches the customers, who opted out on themselves.
+    """
+    found = blueprint.find_entity(entity)
+    paths = [named] if named else []
+    if found is None:
+        return paths
+    prefixes = [""]
+    if "." in to:
+        prefixes.append(to.rsplit(".", 1)[0] + ".")
+    for prefix in prefixes:
+        _, field = resolve_path(blueprint, found, prefix + DEFAULT_OPT_OUT)
+        if field is not None and field.type is FieldType.BOOLEAN:
+            paths.append(prefix + DEFAULT_OPT_OUT)
+    return list(dict.fromkeys(paths))
+
+
+def resolve_path(blueprint: Blueprint, entity: EntityDef,
+                 path: str) -> tuple[EntityDef | None, FieldDef | None]:
+    """(the entity the path's last name belongs to, that field or None when it has no such field);
+    (None, None) when a name before the last is not a reference."""
+    owner: EntityDef | None = entity
+    *steps, last = path.split(".")
+    for name in steps:
+        field = owner.find_field(name) if owner is not None else None
+        if field is None or field.type is not FieldType.REFERENCE or field.to is None:
+            return None, None
+        owner = blueprint.find_entity(field.to)
+    if owner is None:
+        return None, None
+    return owner, owner.find_field(last)
+
+
+def _address_problems(blueprint: Blueprint, entity: EntityDef, to: str,
+                      channel: str) -> list[tuple[str, str]]:
+    """An address field of the channel's type: an email field for email, a phone field for sms and
+    whatsapp — anything else would fail at every recipient once queued.  A path that does not
+    resolve is left to the template check, which names it with a suggestion."""
+    owner, field = resolve_path(blueprint, entity, to)
+    wanted = _ADDRESS_TYPE[channel]
+    if owner is None or field is None or field.type is wanted:
+        return []
+    return [("to", f"{owner.name}.{field.name} is {field.type.value}; {channel} is sent to "
+                   f"{'an' if wanted is FieldType.EMAIL else 'a'} {wanted.value} field")]
 
 
 def _where_problems(store: RecordStore, entity: str, where: dict[str, Any] | None) -> list[tuple[str, str]]:

@@ -34,6 +34,7 @@ from metamodel.db import write_transaction
 from metamodel.storage.system_tables import broadcast_recipients, broadcasts, messages
 from workflow.backoff import step_retry_at
 from workflow.broadcasts import DONE, SENDING
+from workflow.broadcasts_message import recheck
 from workflow.delivery import DeliveryConfig, OutgoingMessage, deliver
 from workflow.errors import WorkflowError
 from workflow.instances import write_log
@@ -115,7 +116,30 @@ def claim(runtime: Runtime, limit: int) -> tuple[list[tuple[int, OutgoingMessage
         keys = {message_key(r.broadcast_id, r.record_id): r for r in rows}
         stored = {m["idempotency_key"]: m for m in conn.execute(sa.select(messages).where(
             _m.workspace.in_({r.workspace for r in rows}), _m.idempotency_key.in_(list(keys)))).mappings()}
-    return [(r.id, _outgoing(stored.get(key))) for key, r in keys.items()], lease
+        addresses = {r.id: stored[key]["recipient"] for key, r in keys.items() if key in stored}
+        skipped = recheck(conn, runtime, rows, addresses)
+        if skipped:
+            _skip(conn, [r for r in rows if r.id in skipped], skipped, now)
+    return [(r.id, _outgoing(stored.get(key))) for key, r in keys.items() if r.id not in skipped], lease
+
+
+def _skip(conn: Connection, rows: list[Any], reasons: Mapping[int, str], now: datetime) -> None:
+    """Skip claimed recipients found deleted, opted out or moved since they were queued, with the
+    reason, in the claim's transaction (the message is never handed over)."""
+    for row in rows:
+        conn.execute(sa.update(broadcast_recipients).where(_r.id == row.id).values(
+            status="skipped", reason=reasons[row.id], lease=None, next_at=None, updated_at=now))
+        write_log(conn, row.workspace, None, now, "broadcast skipped",
+                  {"broadcast": row.broadcast_id, "record_id": row.record_id, "reason": reasons[row.id]})
+    conn.execute(sa.update(messages).where(
+        _m.workspace.in_({r.workspace for r in rows}),
+        _m.idempotency_key.in_([message_key(r.broadcast_id, r.record_id) for r in rows]),
+        _m.status == "queued").values(status="skipped"))
+    tally: dict[tuple[str, int], int] = {}
+    for row in rows:
+        tally[(row.workspace, row.broadcast_id)] = tally.get((row.workspace, row.broadcast_id), 0) + 1
+    for (workspace, broadcast_id), count in tally.items():
+        _count(conn, workspace, broadcast_id, 0, 0, now, skipped=count)
 
 
 def _outgoing(message: Mapping[Any, Any] | None) -> OutgoingMessage | None:
@@ -187,11 +211,11 @@ def _finish(conn: Connection, status: str, rows: list[Mapping[Any, Any]], now: d
 
 
 def _count(conn: Connection, workspace: str, broadcast_id: int, sent: int, failed: int,
-           now: datetime) -> None:
+           now: datetime, skipped: int = 0) -> None:
     """Add to the broadcast's counts (locking its row, so two runners finishing its last messages
     see each other's), and close it when no recipient is left waiting."""
     conn.execute(sa.update(broadcasts).where(_b.id == broadcast_id).values(
-        sent=_b.sent + sent, failed=_b.failed + failed, updated_at=now))
+        sent=_b.sent + sent, failed=_b.failed + failed, skipped=_b.skipped + skipped, updated_at=now))
     if waiting(conn, broadcast_id):
         return
     done = conn.execute(sa.update(broadcasts).where(_b.id == broadcast_id, _b.status == SENDING)

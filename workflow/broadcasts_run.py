@@ -22,16 +22,18 @@ from sqlalchemy.engine import Connection
 
 import dsl
 from metamodel.db import write_transaction
+from metamodel.definitions import Blueprint
 from metamodel.errors import MetamodelError
 from metamodel.records.store import RecordStore
 from metamodel.storage.catalog import find_workspace_meta
 from metamodel.storage.system_tables import broadcast_recipients, broadcasts, messages, wf_log
 from workflow.broadcasts import DONE, EXPANDING, FAILED, QUEUED, SENDING, BroadcastRow, get_broadcast
-from workflow.broadcasts_check import BroadcastInvalid, BroadcastSpec, check_broadcast, craft_string
+from workflow.broadcasts_check import BroadcastInvalid, BroadcastSpec, check_broadcast
 from workflow.broadcasts_deliver import DELIVER_BATCH, deliver_due, log_done, message_key
 from workflow.broadcasts_deliver import waiting as any_waiting
+from workflow.broadcasts_message import message_for
 from workflow.instances import write_log
-from workflow.runtime import Runtime, compiled
+from workflow.runtime import Runtime
 from workflow.views import Loader, RecordView
 
 _b, _r, _m = broadcasts.c, broadcast_recipients.c, messages.c
@@ -108,7 +110,7 @@ def _expand(conn: Connection, runtime: Runtime, row: Mapping[Any, Any], batch: i
     known = set(conn.execute(sa.select(_r.record_id).where(
         _r.broadcast_id == row["id"], _r.record_id.in_([r["id"] for r in page.records]))).scalars())
     fresh = [RecordView(loader, row["entity"], r) for r in page.records if r["id"] not in known]
-    queued, skipped = _recipients(conn, row, fresh, now)
+    queued, skipped = _recipients(conn, row, fresh, now, meta.blueprint)
     conn.execute(sa.update(broadcasts).where(_b.id == row["id"]).values(
         status=EXPANDING, last_record_id=page.records[-1]["id"], recipients=_b.recipients + len(fresh),
         skipped=_b.skipped + skipped, updated_at=now))
@@ -138,20 +140,29 @@ def _expanded(conn: Connection, row: Mapping[Any, Any], now: datetime) -> int:
 
 
 def _give_up(conn: Connection, row: Mapping[Any, Any], now: datetime, why: str) -> None:
+    """Fail the broadcast and stop it: its recipients still queued are skipped with the reason (a
+    failed broadcast sends nothing more; one already handed over by a runner is marked by it)."""
+    reason = f"the broadcast failed: {why}"[:1000]
+    stopped = conn.execute(sa.update(broadcast_recipients).where(
+        _r.broadcast_id == row["id"], _r.status == "queued").values(
+        status="skipped", reason=reason, lease=None, next_at=None, updated_at=now)).rowcount
+    conn.execute(sa.update(messages).where(
+        _m.workspace == row["workspace"], _m.idempotency_key.like(f"broadcast:{row['id']}:%"),
+        _m.status == "queued").values(status="skipped"))
     conn.execute(sa.update(broadcasts).where(_b.id == row["id"]).values(
-        status=FAILED, error=why, updated_at=now, finished_at=now))
+        status=FAILED, error=why, skipped=_b.skipped + stopped, updated_at=now, finished_at=now))
     write_log(conn, row["workspace"], None, now, "broadcast failed", {"broadcast": row["id"], "error": why})
 
 
 def _recipients(conn: Connection, row: Mapping[Any, Any], records: Sequence[RecordView],
-                now: datetime) -> tuple[int, int]:
+                now: datetime, blueprint: Blueprint) -> tuple[int, int]:
     """Write a recipient row per record, a Message row per one with an address; (queued, skipped)."""
     people: list[dict[str, Any]] = []
     mails: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
     for record in records:
         record_id = int(record["id"])
-        reason, message = _message_for(row, record, now)
+        reason, message = message_for(row, record, now, blueprint)
         people.append({"workspace": row["workspace"], "broadcast_id": row["id"], "record_id": record_id,
                        "status": "skipped" if reason else "queued", "reason": reason, "attempts": 0,
                        "next_at": None if reason else now, "updated_at": now})
@@ -178,22 +189,3 @@ def _note(row: Mapping[Any, Any], record_id: int, reason: str | None,
         return {**detail, "reason": reason}
     assert message is not None
     return {**detail, "channel": row["channel"], "to": message["recipient"], "subject": message["subject"]}
-
-
-def _message_for(row: Mapping[Any, Any], record: RecordView,
-                 now: datetime) -> tuple[str | None, dict[str, Any] | None]:
-    """(why the record is skipped, None) or (None, the Message row's values)."""
-    opt_out = row["opt_out_field"]
-    if opt_out and bool(record.get(opt_out)):
-        return f"opted out ({opt_out})", None
-    ctx = dsl.EvalContext(now=now, record=record)
-    try:
-        to = compiled(row["recipient_field"])(ctx)
-        if to is None or not str(to).strip():
-            return f"no address in {row['recipient_field']}", None
-        subject = compiled(craft_string(row["subject"]))(ctx) if row["subject"] is not None else None
-        body = compiled(craft_string(row["body"]))(ctx)
-    except dsl.CraftRuntimeError as exc:
-        return f"the message could not be written: {exc}", None
-    return None, {"channel": row["channel"], "recipient": str(to).strip()[:500],
-                  "subject": None if subject is None else str(subject)[:500], "body": str(body)}

@@ -135,15 +135,16 @@ def test_records_without_an_address_are_skipped_and_counted(make_runtime: MakeRu
     assert [r["reason"] for r in rows(runtime, broadcast_recipients)] == ["no address in email"]
 
 
-def test_a_named_opt_out_field_replaces_unsubscribed(make_runtime: MakeRuntime, engine: Engine) -> None:
+def test_a_named_opt_out_field_applies_besides_unsubscribed(make_runtime: MakeRuntime,
+                                                          engine: Engine) -> None:
     runtime = make_runtime()
     store = RecordStore(engine, load_workspace_meta(engine, runtime.workspace or ""), runtime.clock)
     bob = store.list("Contact", where={"name": {"eq": "Bob"}}).records[0]
     store.update("Contact", bob["id"], {"no_mail": True})
-    segment = {"name": {"in": ["Bob", "Dee"]}}
+    segment = {"name": {"in": ["Ann", "Bob", "Dee"]}}
     create_broadcast(runtime, runtime.workspace or "", email(segment, opt_out="no_mail"))
     drain(runtime)
-    assert sent_to(runtime) == ["dee@example.com"]
+    assert sent_to(runtime) == ["ann@example.com"]
 
 
 def test_whole_entity_without_where_counts_every_record(make_runtime: MakeRuntime) -> None:

@@ -32,6 +32,7 @@ entities:
   Deal:
     fields:
       title: {type: string, required: true}
+      mailbox: {type: email}
       contact: {type: reference, to: Contact}
 """
 NO_CONTACTS = frozenset({("Contact", UNREADABLE)})
@@ -64,25 +65,25 @@ def test_an_address_in_an_unreadable_entity_is_forbidden(store: RecordStore) -> 
 
 @pytest.mark.parametrize("place", ["subject", "body"])
 def test_a_placeholder_in_an_unreadable_entity_is_forbidden(store: RecordStore, place: str) -> None:
-    problems = refused(store, deal_mail(to="title", **{place: "Call {contact.phone}"}), NO_CONTACTS)
+    problems = refused(store, deal_mail(to="mailbox", **{place: "Call {contact.phone}"}), NO_CONTACTS)
 
     assert problems == {place: "Contact records are not readable by your role"}
 
 
 def test_a_placeholder_inside_literal_braces_is_still_read(store: RecordStore) -> None:
-    problems = refused(store, deal_mail(to="title", body="phone {{{contact.phone}}}"), NO_CONTACTS)
+    problems = refused(store, deal_mail(to="mailbox", body="phone {{{contact.phone}}}"), NO_CONTACTS)
 
     assert list(problems) == ["body"]
 
 
 def test_literal_braces_are_not_a_placeholder(store: RecordStore) -> None:
-    checked = check_broadcast(store, deal_mail(to="title", body="write {{contact.phone}}"), NO_CONTACTS)
+    checked = check_broadcast(store, deal_mail(to="mailbox", body="write {{contact.phone}}"), NO_CONTACTS)
 
     assert checked.body == "write {{contact.phone}}"
 
 
 def test_a_segment_through_an_unreadable_entity_is_forbidden(store: RecordStore) -> None:
-    spec = deal_mail(to="title", where={"contact": {"name": {"eq": "Ann"}}})
+    spec = deal_mail(to="mailbox", where={"contact": {"name": {"eq": "Ann"}}})
 
     problems = refused(store, spec, NO_CONTACTS)
 
