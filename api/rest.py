@@ -21,6 +21,10 @@ from typing import Any, NoReturn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.datastructures import FormData
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request as StarletteRequest
+from starlette.types import Message
 
 from workflow import Runtime, WorkflowError
 
@@ -289,3 +293,27 @@ def install_rest(app: FastAPI, runtime: Runtime) -> None:
     app.add_exception_handler(RestError, _answer_rest_error)
     app.include_router(forms_router)
     app.include_router(hooks_router)
+
+
+async def multipart_form(request: Request, body: bytes, what: str, **limits: int) -> FormData:
+    """``body`` (already read under its size limit) parsed by Starlette's multipart parser.
+
+    Why a replayed copy of the request: the body was consumed by the size check, and the parser
+    reads the ASGI stream.  The app is left out of the scope so a parse error raises here (and
+    becomes a 400 naming ``what``) instead of being answered by Starlette.
+    """
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    scope = {k: v for k, v in request.scope.items() if k != "app"}
+    try:
+        return await StarletteRequest(scope, replay).form(**limits)
+    except (MultiPartException, ValueError) as exc:
+        raise RestError(400, "API.E300", f"the multipart body cannot be read: {exc}",
+                        hint=f"send the {what} as multipart/form-data with a boundary") from None

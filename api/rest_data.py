@@ -19,13 +19,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException
-from starlette.requests import Request as StarletteRequest
-from starlette.types import Message
 
 from api.auth import CurrentPrincipal, Principal
 from api.graphql.resolvers import Access
-from api.rest import ErrorBody, RestError, media_type, read_limited_body, runtime_of
+from api.rest import ErrorBody, RestError, media_type, multipart_form, read_limited_body, runtime_of
 from metamodel import load_workspace_meta
 from metamodel.errors import InvalidQuery, MetamodelError, NotFound
 from metamodel.imports import (
@@ -152,22 +149,8 @@ async def _upload(request: Request) -> UploadFile:
         raise RestError(415, "API.E315", "send the file as multipart/form-data with a part named file",
                         hint="curl -F file=@people.csv …")
     body = await read_limited_body(request, MAX_IMPORT_BYTES)
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    scope = {k: v for k, v in request.scope.items() if k != "app"}  # so parse errors raise, not answer
-    try:
-        form = await StarletteRequest(scope, replay).form(max_files=1, max_fields=20,
-                                                          max_part_size=MAX_IMPORT_BYTES)
-    except (MultiPartException, ValueError) as exc:
-        raise RestError(400, "API.E300", f"the multipart body cannot be read: {exc}",
-                        hint="send the file as multipart/form-data with a boundary") from None
+    form = await multipart_form(request, body, "file", max_files=1, max_fields=20,
+                                max_part_size=MAX_IMPORT_BYTES)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise RestError(400, "API.E361", "the upload has no file part named file",

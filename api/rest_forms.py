@@ -18,15 +18,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException
-from starlette.requests import Request as StarletteRequest
-from starlette.types import Message
 
 from api.rest import (
     RestError,
     client_key,
     error_responses,
     media_type,
+    multipart_form,
     parse_json_object,
     rate_limited,
     read_limited_body,
@@ -139,21 +137,7 @@ def _checked(values: Mapping[str, str]) -> FormValues:
 
 async def _from_multipart(request: Request, body: bytes) -> FormValues:
     """Parse the already size-checked body with Starlette's multipart parser; files are refused."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    scope = {k: v for k, v in request.scope.items() if k != "app"}  # so parse errors raise, not answer
-    try:
-        form = await StarletteRequest(scope, replay).form(max_files=0, max_fields=200)
-    except (MultiPartException, ValueError) as exc:
-        raise RestError(400, "API.E300", f"the multipart body cannot be read: {exc}",
-                        hint="send the form as multipart/form-data with a boundary") from None
+    form = await multipart_form(request, body, "form", max_files=0, max_fields=200)
     return _checked(_strings(form.multi_items()))
 
 
