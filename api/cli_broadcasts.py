@@ -69,6 +69,7 @@ def broadcast_send(
         create_broadcast,
         run_broadcasts,
     )
+    from workflow.broadcasts import recorded_count
 
     spec = BroadcastSpec(entity=entity, channel=channel, body=body, subject=subject, where=parse_where(where),
                          to=to, opt_out=opt_out)
@@ -80,7 +81,7 @@ def broadcast_send(
                        + (" of the segment" if row.where else ""))
             if deliver:
                 row = run_broadcasts(runtime, row.id)
-                typer.echo(_counts(row))
+                typer.echo(_counts(row, recorded_count(engine, workspace, row.id)))
         except WorkflowError as err:
             raise CommandFailed(str(err)) from None
 
@@ -114,6 +115,7 @@ def broadcast_show(
     """One broadcast: its message, its counts, and why records were skipped or failed."""
     from metamodel.storage.catalog import load_workspace_meta
     from workflow import WorkflowError, get_broadcast, list_recipients
+    from workflow.broadcasts import recorded_count
     from workflow.broadcasts_check import opt_out_paths
 
     statuses = () if every else ("skipped", "failed", "queued")
@@ -121,11 +123,12 @@ def broadcast_show(
         try:
             row = get_broadcast(engine, workspace, broadcast_id)
             recipients = list_recipients(engine, workspace, broadcast_id, statuses=statuses, first=1000)
+            recorded = recorded_count(engine, workspace, broadcast_id)
         except WorkflowError as err:
             raise CommandFailed(str(err)) from None
         opt_outs = opt_out_paths(load_workspace_meta(engine, workspace).blueprint, row.entity, row.to,
                                  row.opt_out)
-    typer.echo(_counts(row))
+    typer.echo(_counts(row, recorded))
     opt_out = f", opt-out {' / '.join(opt_outs)}" if opt_outs else ""
     typer.echo(f"  {row.channel} to {row.entity}.{row.to}{opt_out}"
                + (f", where {json.dumps(row.where)}" if row.where else ""))
@@ -152,10 +155,14 @@ def broadcasts_table(rows: list[BroadcastRow]) -> list[str]:
             for row in cells]
 
 
-def _counts(row: BroadcastRow) -> str:
+def _counts(row: BroadcastRow, recorded: int) -> str:
+    """The counts line; ``recorded``: how many of the sent were only recorded (no provider)."""
     text = (f"broadcast {row.id} {row.status}: {row.recipients} recipients, {row.sent} sent, "
             f"{row.skipped} skipped, {row.failed} failed")
-    return text + (f", {row.queued} waiting for a retry" if row.queued else "")
+    text += f", {row.queued} waiting for a retry" if row.queued else ""
+    if recorded:
+        text += f"\n  {recorded} of the sent only recorded: no provider for {row.channel}"
+    return text
 
 
 def _moment(at: datetime | None) -> str:

@@ -38,7 +38,8 @@ from workflow.instances import write_log
 from workflow.runtime import Runtime
 
 __all__ = ["BroadcastForbidden", "BroadcastInvalid", "BroadcastNotFound", "BroadcastRow", "BroadcastSpec",
-           "RecipientRow", "create_broadcast", "get_broadcast", "list_broadcasts", "list_recipients"]
+           "RecipientRow", "create_broadcast", "get_broadcast", "list_broadcasts", "list_recipients",
+           "recorded_count"]
 
 QUEUED, EXPANDING, SENDING, DONE, FAILED = "queued", "expanding", "sending", "done", "failed"
 _b = broadcasts.c
@@ -155,3 +156,12 @@ def list_recipients(engine: Engine, workspace: str, broadcast_id: int, *, status
     with engine.connect() as conn:
         found = conn.execute(query.order_by(r.record_id).limit(max(0, min(first, 1000))))
         return [RecipientRow(int(row.record_id), row.status, row.reason, int(row.attempts)) for row in found]
+
+
+def recorded_count(engine: Engine, workspace: str, broadcast_id: int) -> int:
+    """How many of ``sent`` were only recorded (the channel had no provider): one probe of the
+    (broadcast, status) index, so a surface can say that nothing really left."""
+    r = broadcast_recipients.c
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).where(
+            r.workspace == workspace, r.broadcast_id == broadcast_id, r.status == "recorded")).scalar_one())

@@ -70,3 +70,8 @@ def test_an_sms_to_a_name_field_is_refused_with_the_place_to(cli: CliRunner, sho
     result = send(cli, shop, "-c", "sms", "--to", "title")
     assert result.exit_code == 1
     assert "to: Order.title is string; sms is sent to a phone field" in result.output
+
+
+def test_messages_only_recorded_are_said_to_be(cli: CliRunner, shop: str) -> None:
+    result = send(cli, shop, "-c", "email", "-s", "Hi", "--to", "customer.email", "--deliver")
+    assert "  1 of the sent only recorded: no provider for email" in result.stdout.splitlines()
