@@ -321,7 +321,7 @@ def _mutations_of(entity: EntityDef, record_input: type, result: Lazy) -> dict[s
         ctx.access.require(name, "create")
         values = _writable(ctx, name, to_values(input), rename)
         with translated(rename):
-            return nodes_of(name, [ctx.store.create(name, values, actor=ctx.actor)])[0]
+            return _answer(ctx, name, ctx.store.create(name, values, actor=ctx.actor))
 
     def update(_root: Any, ctx: GraphQLContext, *, id: str, input: Any, expected_version: int | None) -> Node:
         current = _own_record(ctx, name, id, "update")
@@ -329,17 +329,17 @@ def _mutations_of(entity: EntityDef, record_input: type, result: Lazy) -> dict[s
         with translated(rename):
             record = ctx.store.update(name, current.record["id"], values, expected_version=expected_version,
                                       actor=ctx.actor)
-        return nodes_of(name, [record])[0]
+        return _answer(ctx, name, record)
 
     def delete(_root: Any, ctx: GraphQLContext, *, id: str) -> Node:
         current = _own_record(ctx, name, id, "delete")
         with translated():
-            return nodes_of(name, [ctx.store.delete(name, current.record["id"], actor=ctx.actor)])[0]
+            return _answer(ctx, name, ctx.store.delete(name, current.record["id"], actor=ctx.actor))
 
     def restore(_root: Any, ctx: GraphQLContext, *, id: str) -> Node:
         current = _own_record(ctx, name, id, "delete", include_deleted=True)
         with translated():
-            return nodes_of(name, [ctx.store.restore(name, current.record["id"], actor=ctx.actor)])[0]
+            return _answer(ctx, name, ctx.store.restore(name, current.record["id"], actor=ctx.actor))
 
     required = inspect.Parameter.empty
     id_arg, input_arg = ("id", strawberry.ID, required), ("input", record_input, required)
@@ -347,6 +347,18 @@ def _mutations_of(entity: EntityDef, record_input: type, result: Lazy) -> dict[s
             f"update{name}": (result, update, [id_arg, input_arg, ("expected_version", optional(int), None)]),
             f"delete{name}": (result, delete, [id_arg]),
             f"restore{name}": (result, restore, [id_arg])}
+
+
+#: What a write answers to a role that may write but not read the entity: the record's identity.
+IDENTITY = ("id", "version", "created_at", "updated_at")
+
+
+def _answer(ctx: GraphQLContext, entity: str, record: dict[str, Any]) -> Node:
+    """The written record as the mutation's answer; without read, only its identity (every other
+    field null), so a write-only role cannot read records by writing nothing to them."""
+    if not ctx.access.can(entity, "read"):
+        record = {key: record[key] for key in IDENTITY if key in record}
+    return nodes_of(entity, [record])[0]
 
 
 def _input_names(entity: EntityDef) -> Callable[[str], str]:

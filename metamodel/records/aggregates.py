@@ -129,7 +129,8 @@ def aggregate(conn: Connection, meta: WorkspaceMeta, entity: str, where: Mapping
     """``{"count": n, "sum": {field: value}, ...}`` over the records matching ``where``."""
     requested = _requested(meta, entity, aggregates, hidden)
     source = _source(meta, entity, where, include_deleted, hidden, _value_columns(meta, entity, requested))
-    row = conn.execute(sa.select(*_agg_columns(source, requested))).mappings().one()
+    # select_from: with no value asked for, nothing else names the source (count(*) with no FROM is 1)
+    row = conn.execute(sa.select(*_agg_columns(source, requested)).select_from(source)).mappings().one()
     return _shape(row, requested)
 
 
