@@ -166,7 +166,7 @@ def export_file(
 
     with open_engine(Settings.from_env()) as engine, phrased_refusals():
         store = RecordStore(engine, load_workspace_meta(engine, workspace))
-        fmt = "csv" if output is None else file_format(output.name)
+        fmt = "csv" if output is None else file_format(output.name, export=True)
         filters = parse_where(store.meta, where)
         order = parse_order_by(store.meta, order_by or [])
         if output is None:

@@ -48,13 +48,15 @@ class Table:
             closer()
 
 
-def file_format(name: str) -> str:
+def file_format(name: str, *, export: bool = False) -> str:
     """``csv`` or ``xlsx`` from the file's extension; anything else is refused up front."""
     suffix = PurePath(name).suffix.lower().lstrip(".")
     if suffix not in FORMATS:
-        raise ImportRefused(UNSUPPORTED_FORMAT, f'cannot import a ".{suffix}" file' if suffix else
-                            "cannot import a file without an extension", file=name,
-                            hint="save the sheet as .csv (UTF-8) or .xlsx")
+        verb = "export to" if export else "import"
+        raise ImportRefused(UNSUPPORTED_FORMAT, f'cannot {verb} a ".{suffix}" file' if suffix else
+                            f"cannot {verb} a file without an extension", file=name,
+                            hint="name the output .csv or .xlsx" if export
+                            else "save the sheet as .csv (UTF-8) or .xlsx")
     return suffix
 
 

@@ -239,3 +239,13 @@ def test_a_bad_filter_is_one_line_exit_1_and_leaves_no_file(cli: CliRunner, crm:
         assert result.exit_code == 1
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
     assert not out.exists() and not (tmp_path / "out.csv.part").exists()
+
+
+def test_an_export_to_an_unknown_extension_says_export(cli: CliRunner, crm: str, tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+
+    result = _export(cli, crm, "-o", str(out))
+
+    assert result.exit_code == 1 and not out.exists()
+    assert 'cannot export to a ".txt" file' in result.stderr
+    assert "name the output .csv or .xlsx" in result.stderr

@@ -130,7 +130,8 @@ def test_the_guide_has_an_example_of_every_operation_of_the_spec() -> None:
     for operation in ("deals(", "orderBy:", "first:", "after:", "totalCount", "deal(id:", "contact(id:",
                       "dealsAggregate", "dealsGroupBy", "metadata", "history(", "processInstances", "tasks(",
                       "messages(", "users {", "createDeal", "updateDeal", "expectedVersion", "deleteDeal",
-                      "restoreDeal", "runAutomation", "completeTask", "decideApproval"):
+                      "restoreDeal", "runAutomation", "completeTask", "decideApproval", "funnel(",
+                      "addNote", "notes(", "broadcast(", "broadcasts"):
         assert operation in queries, operation
     for code in ("VALIDATION_FAILED", "NOT_FOUND", "FORBIDDEN", "UNAUTHENTICATED", "VERSION_CONFLICT",
                  "UNKNOWN_STAGE", "QUERY_TOO_COMPLEX"):
