@@ -152,13 +152,17 @@ async def _upload(request: Request) -> UploadFile:
     form = await multipart_form(request, body, "file", max_files=1, max_fields=20,
                                 max_part_size=MAX_IMPORT_BYTES)
     upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise RestError(400, "API.E361", "the upload has no file part named file",
-                        hint="curl -F file=@people.csv …")
     try:
+        if not isinstance(upload, UploadFile):
+            raise RestError(400, "API.E361", "the upload has no file part named file",
+                            hint="curl -F file=@people.csv …")
         file_format(upload.filename or "")
     except ImportRefused as exc:
+        await form.close()  # the parser's spooled files: nobody else closes a refused upload
         raise RestError(422, exc.code, exc.message, hint=exc.hint) from None
+    except RestError:
+        await form.close()
+        raise
     return upload
 
 
@@ -204,6 +208,9 @@ def _export(request: Request, principal: Principal, entity: str, fmt: str, where
     except MetamodelError as exc:
         out.close()
         raise RestError(400, exc.code, exc.message, hint=exc.hint) from None
+    except BaseException:
+        out.close()
+        raise
     out.seek(0)
     return out, count
 

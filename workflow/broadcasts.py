@@ -124,11 +124,14 @@ def _get(conn: Connection, workspace: str, broadcast_id: int) -> BroadcastRow:
 
 
 def list_broadcasts(engine: Engine, workspace: str, *, entities: Collection[str] | None = None,
-                    first: int = 50) -> list[BroadcastRow]:
-    """The newest broadcasts first; ``entities`` limits them to those entities (a role's readable ones)."""
+                    created_by: str | None = None, first: int = 50) -> list[BroadcastRow]:
+    """The newest broadcasts first (at most 500); ``entities`` limits them to those entities (a role's
+    readable ones), ``created_by`` to one sender's (a ``records: own`` role's own)."""
     query = sa.select(broadcasts).where(_b.workspace == workspace)
     if entities is not None:
         query = query.where(_b.entity.in_(list(entities)))
+    if created_by is not None:
+        query = query.where(_b.created_by == created_by)
     query = query.order_by(_b.id.desc()).limit(max(0, min(first, 500)))
     with engine.connect() as conn:
         return [_row(values) for values in conn.execute(query).mappings()]

@@ -13,6 +13,7 @@ claimed with a lease and their messages handed to the same delivery path as ``se
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -39,6 +40,8 @@ from workflow.views import Loader, RecordView
 _b, _r, _m = broadcasts.c, broadcast_recipients.c, messages.c
 #: Records one expansion transaction turns into recipients.
 EXPAND_BATCH = 200
+
+log = logging.getLogger(__name__)
 
 
 def tick_broadcasts(runtime: Runtime, batch: int = EXPAND_BATCH) -> int:
@@ -88,9 +91,16 @@ def expand_next(runtime: Runtime, batch: int = EXPAND_BATCH) -> int:
             return 0
         now = runtime.clock.now()
         try:
-            return _expand(conn, runtime, row, batch, now)
+            with conn.begin_nested():  # a refused batch leaves none of its rows
+                return _expand(conn, runtime, row, batch, now)
         except (MetamodelError, dsl.CraftErrors, BroadcastInvalid) as exc:  # an apply removed what it reads
             _give_up(conn, row, now, str(getattr(exc, "message", exc)))
+            return 1
+        except (sa.exc.OperationalError, sa.exc.InterfaceError):
+            raise  # the database is away: the next tick tries again
+        except Exception as exc:  # bad data or a bug in this one: fail it rather than block every later one
+            log.exception("broadcast %s failed while its recipients were expanded", row["id"])
+            _give_up(conn, row, now, f"unexpected error: {exc}")
             return 1
 
 

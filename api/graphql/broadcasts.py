@@ -95,14 +95,18 @@ def _visible(ctx: GraphQLContext, row: BroadcastRow) -> bool:
 
 def _list(_root: Any, ctx: GraphQLContext, *, id: str | None, first: int) -> list[BroadcastRow]:
     """The broadcasts the role may see, newest first (``id``: that one only, or none)."""
+    if ctx.access.own_only and ctx.principal.email is None:
+        return []  # a records: own role without a user has sent nothing it could see
     try:
         if id is not None:
             rows = [get_broadcast(ctx.engine, ctx.meta.workspace, record_number("Broadcast", id))]
         else:
             entities = None if ctx.access.admin else [
                 e.name for e in ctx.meta.blueprint.entities if ctx.access.can(e.name, "read")]
-            rows = list_broadcasts(ctx.engine, ctx.meta.workspace, entities=entities, first=first)
-    except BroadcastNotFound:
+            mine = ctx.principal.email if ctx.access.own_only else None
+            rows = list_broadcasts(ctx.engine, ctx.meta.workspace, entities=entities, created_by=mine,
+                                   first=first)
+    except (BroadcastNotFound, ApiError):  # an id that is no number lists nothing, as an unknown one
         return []
     return [row for row in rows if _visible(ctx, row)]
 

@@ -331,7 +331,7 @@ class _Rows:
             return self.found[cache_key]
         try:
             records = find_records(self.store, conn, column.target, column.lookup, lookup_type, value,
-                                   hidden=self.opts.hidden)
+                                   scope=self.opts.scope, hidden=self.opts.hidden)
         except InvalidQuery:  # a value the field cannot hold: no record has it
             records = []
         if len(records) != 1:

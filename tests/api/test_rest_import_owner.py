@@ -28,6 +28,7 @@ entities:
   Contact:
     fields:
       name: {type: string, required: true}
+      buddy: {type: reference, to: Contact}
 roles:
   manager: {entities: {Contact: [read, create, update]}, records: own}
 users:
@@ -127,3 +128,13 @@ def test_a_role_that_sees_every_record_may_import_any_owner(api: Api) -> None:
 
     assert body["created"] == 1
     assert api.owners() == {"Theirs": api.user_id(OLEG)}
+
+
+def test_an_own_role_looks_up_only_its_own_records(api: Api) -> None:
+    api.store.create("Contact", {"name": "Olga"}, actor=Actor(api.user_id(OLEG), OLEG))
+    api.store.create("Contact", {"name": "Ann"}, actor=Actor(api.user_id(ANNA), ANNA))
+
+    body = api.upload("name,buddy.name\nMine,Ann\nProbe,Olga\n")
+
+    assert (body["created"], body["failed"]) == (1, 1)
+    assert body["errors"] == [{"row": 3, "column": "buddy.name", "reason": 'no Contact with name "Olga"'}]

@@ -194,15 +194,37 @@ def test_a_crash_inside_a_batch_loses_the_whole_batch_and_the_retry_sends_once(
 
     def crash_after_writing(*args: Any) -> tuple[int, int]:
         real(*args)
-        raise RuntimeError("the process died")
+        raise SystemExit("the process died")  # not an error of the broadcast: nothing marks it failed
 
     monkeypatch.setattr(run, "_recipients", crash_after_writing)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(SystemExit):
         run.expand_next(runtime, batch=2)
     assert len(rows(runtime, broadcast_recipients)) == 2  # the crashed batch left nothing
     monkeypatch.undo()
     drain(runtime)
     assert sent_to(runtime) == ["ann@example.com", "bob@example.com", "cid@example.com"]
+
+
+def test_a_broadcast_that_breaks_while_expanding_fails_and_the_next_one_goes_on(
+        make_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = make_runtime()
+    broken = create_broadcast(runtime, runtime.workspace or "", email())
+    fine = create_broadcast(runtime, runtime.workspace or "", email())
+    real = run._recipients
+
+    def bad_data_once(conn: Any, *args: Any) -> tuple[int, int]:
+        if args[0]["id"] == broken.id:
+            raise ValueError("a value the driver refused")
+        return real(conn, *args)
+
+    monkeypatch.setattr(run, "_recipients", bad_data_once)
+    drain(runtime)
+
+    assert get_broadcast(runtime.engine, runtime.workspace or "", broken.id).status == "failed"
+    assert "a value the driver refused" in (get_broadcast(runtime.engine, runtime.workspace or "",
+                                                          broken.id).error or "")
+    assert get_broadcast(runtime.engine, runtime.workspace or "", fine.id).status == "done"
+    assert len(sent_to(runtime)) == 3
 
 
 def test_every_message_key_names_the_broadcast_and_the_record(make_runtime: MakeRuntime) -> None:

@@ -158,3 +158,18 @@ def test_the_address_and_opt_out_arguments_are_checked_too(crm: Crm) -> None:
     [error] = result.errors or []
     fields = (error.extensions or {})["fields"]
     assert set(fields) == {"to", "optOut"} and "must be a boolean" in fields["optOut"]
+
+
+def test_a_records_own_role_sees_its_broadcasts_behind_newer_ones_of_others(crm: Crm) -> None:
+    seed(crm, "anna@acme.test")
+    crm.data(SEND, role="manager", email="anna@acme.test", variables={"body": "Hi {name}"})
+    for _ in range(3):
+        send(crm)  # newer broadcasts of the admin
+
+    listed = crm.data("{ broadcasts(first: 2) { createdBy } }", role="manager", email="anna@acme.test")
+
+    assert listed["broadcasts"] == [{"createdBy": "anna@acme.test"}]
+
+
+def test_an_id_that_is_no_number_lists_nothing(crm: Crm) -> None:
+    assert crm.data(LIST, variables={"id": "x"})["broadcasts"] == []
