@@ -25,14 +25,13 @@ from metamodel.records.query import (
     SortPlan,
     _after,
     _base_condition,
-    _cached,
     _check_first,
     _cursor_of,
     _load_many,
     _order_clauses,
+    cached_statement,
     entity_plan,
     sort_plan,
-    where_shape,
 )
 from metamodel.storage.catalog import WorkspaceMeta
 
@@ -108,22 +107,11 @@ def _statement(meta: WorkspaceMeta, entity: str, wanted: tuple[str, ...], sort: 
                where: Mapping[str, Any] | None, hidden: Hidden,
                limit: int) -> tuple[sa.Select[Any], dict[str, Any]]:
     """The projected SELECT and its parameters, cached per filter shape as ``_page_statement`` does."""
-    shape, operands = where_shape(where)
-    key: tuple[Any, ...] = ("projected", meta.workspace, meta.version, meta.digest, meta.dialect, entity,
-                            hidden, sort.sort_id, limit, wanted, shape)
-    try:
-        cached = meta.tables.derived.get(key)
-    except TypeError:  # an unhashable operand in the shape: build without the cache
-        cached, key = None, ()
-    if cached is not None:
-        cached_stmt, cached_binds = cached
-        return cached_stmt, {name: convert(operands[path]) for path, (name, convert) in cached_binds.items()}
-    plan = entity_plan(meta, entity, hidden)
-    columns = dict(zip(plan.names, plan.columns, strict=True))
-    binds: Binds = {}
-    condition = _base_condition(meta, entity, plan.table, where, False, hidden, binds)
-    stmt = (sa.select(*(columns[n] for n in wanted), *sort.extra).where(condition)
-            .order_by(*_order_clauses(sort, where, plan)).limit(limit + 1))
-    if key and set(binds) == set(operands):
-        _cached(meta, key, lambda: (stmt, binds))
-    return stmt, {}
+    def build(binds: Binds) -> sa.Select[Any]:
+        plan = entity_plan(meta, entity, hidden)
+        columns = dict(zip(plan.names, plan.columns, strict=True))
+        condition = _base_condition(meta, entity, plan.table, where, False, hidden, binds)
+        return (sa.select(*(columns[n] for n in wanted), *sort.extra).where(condition)
+                .order_by(*_order_clauses(sort, where, plan)).limit(limit + 1))
+
+    return cached_statement(meta, ("projected", entity, hidden, sort.sort_id, limit, wanted), where, build)

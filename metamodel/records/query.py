@@ -270,27 +270,37 @@ def where_shape(where: Any) -> tuple[Any, dict[str, Any]]:
 def _page_statement(meta: WorkspaceMeta, entity: str, plan: EntityPlan, sort: SortPlan,
                     where: Mapping[str, Any] | None, include_deleted: bool, hidden: Hidden,
                     limit: int) -> tuple[sa.Select[Any], dict[str, Any]]:
-    """The page SELECT and its parameters, reusing the statement built for the same filter shape.
+    """The page SELECT and its parameters, reusing the statement built for the same filter shape."""
+    def build(binds: Binds) -> sa.Select[Any]:
+        condition = _base_condition(meta, entity, plan.table, where, include_deleted, hidden, binds)
+        return (sa.select(*plan.columns, *sort.extra).where(condition)
+                .order_by(*_order_clauses(sort, where, plan)).limit(limit + 1))
 
-    Reusing the statement object skips building the expression tree and its
-    cache key; SQLAlchemy's compiled cache then skips compilation too.
+    key = ("page", entity, hidden, sort.sort_id, include_deleted, limit)
+    return cached_statement(meta, key, where, build)
+
+
+def cached_statement(meta: WorkspaceMeta, key: tuple[Any, ...], where: Mapping[str, Any] | None,
+                     build: Callable[[Binds], sa.Select[Any]]) -> tuple[sa.Select[Any], dict[str, Any]]:
+    """The statement ``build`` makes for ``where``'s shape under ``key``, built once per shape.
+
+    Reusing the statement object skips building the expression tree and its cache key;
+    SQLAlchemy's compiled cache then skips compilation too.  A cached statement comes back with
+    this call's operands as parameters; a new one with its values inline (``{}``).
     """
     shape, operands = where_shape(where)
-    key: tuple[Any, ...] = ("page", meta.workspace, meta.version, meta.digest, meta.dialect, entity, hidden,
-                            sort.sort_id, include_deleted, limit, shape)
+    full: tuple[Any, ...] = (*key, shape)
     try:
-        cached = meta.tables.derived.get(key)
+        cached = meta.tables.derived.get(full)
     except TypeError:  # an unhashable operand in the shape: build without the cache
-        cached, key = None, ()
+        cached, full = None, ()
     if cached is not None:
         cached_stmt, cached_binds = cached
         return cached_stmt, {name: convert(operands[path]) for path, (name, convert) in cached_binds.items()}
     binds: Binds = {}
-    condition = _base_condition(meta, entity, plan.table, where, include_deleted, hidden, binds)
-    stmt = (sa.select(*plan.columns, *sort.extra).where(condition)
-            .order_by(*_order_clauses(sort, where, plan)).limit(limit + 1))
-    if key and set(binds) == set(operands):
-        _cached(meta, key, lambda: (stmt, binds))
+    stmt = build(binds)
+    if full and set(binds) == set(operands):
+        _cached(meta, full, lambda: (stmt, binds))
     return stmt, {}
 
 
