@@ -26,10 +26,14 @@ def _error(crm: Any, document: str, **kwargs: Any) -> dict[str, Any]:
     f'{{ messages(entity: "Deal", recordId: "{HUGE}") {{ id }} }}',
     f'{{ notes(entity: "Deal", recordId: "{HUGE}") {{ id }} }}',
     f'{{ deal(id: "{HUGE}") {{ id }} }}',
-    f'{{ broadcasts(id: "{HUGE}") {{ id }} }}',
 ])
 def test_an_id_past_64_bits_is_not_found(crm: Any, document: str) -> None:
     assert _error(crm, document)["code"] == "NOT_FOUND"
+
+
+def test_broadcasts_of_an_id_past_64_bits_are_none(crm: Any) -> None:
+    """As for any unknown id: the ``broadcasts`` list is filtered, not a lookup."""
+    assert crm.data(f'{{ broadcasts(id: "{HUGE}") {{ id }} }}') == {"broadcasts": []}
 
 
 def test_messages_of_an_id_that_fits_but_names_no_record_are_none(crm: Any) -> None:
