@@ -32,20 +32,10 @@ BROADCAST_KEYS = ("where", "channel", "subject", "body", "to", "opt_out")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Broadcast:
-    """``broadcast: Entity`` with its segment and message."""
+    """``broadcast: Entity`` with its segment and message: the same spec the mutation and CLI send."""
 
-    entity: str
-    channel: str
-    body: str
-    subject: str | None = None
-    where: dict[str, Any] | None = None
-    to: str | None = None
-    opt_out: str | None = None
+    spec: BroadcastSpec
     line: int = field(default=0, compare=False)
-
-    def spec(self) -> BroadcastSpec:
-        return BroadcastSpec(entity=self.entity, channel=self.channel, body=self.body, subject=self.subject,
-                             where=self.where, to=self.to, opt_out=self.opt_out)
 
     def run(self, sim: Simulation) -> None:
         """Carry the step out on ``sim`` (see :func:`run_broadcast`)."""
@@ -56,13 +46,13 @@ def read_broadcast(r: _StepReader, item: dict[str, Any], path: YamlPath) -> Broa
     """The step as written; what it means (fields, templates) is checked when it runs."""
     where = r.found.mapping(item["where"], (*path, "where"), "{tags: {hasAny: [vip]}}") \
         if "where" in item else None
-    return Broadcast(entity=r.found.text(item, path, "broadcast") or "",
-                     channel=r.found.text(item, path, "channel") or "",
-                     body=r.found.text(item, path, "body") or "",
-                     subject=r.found.text(item, path, "subject", required=False),
-                     where=_plain(where) if where else None,
-                     to=r.found.text(item, path, "to", required=False),
-                     opt_out=r.found.text(item, path, "opt_out", required=False))
+    return Broadcast(spec=BroadcastSpec(entity=r.found.text(item, path, "broadcast") or "",
+                                        channel=r.found.text(item, path, "channel") or "",
+                                        body=r.found.text(item, path, "body") or "",
+                                        subject=r.found.text(item, path, "subject", required=False),
+                                        where=_plain(where) if where else None,
+                                        to=r.found.text(item, path, "to", required=False),
+                                        opt_out=r.found.text(item, path, "opt_out", required=False)))
 
 
 def _plain(value: Any) -> Any:
@@ -79,5 +69,5 @@ def _plain(value: Any) -> Any:
 def run_broadcast(sim: Simulation, step: Broadcast) -> None:
     """Queue the broadcast and let the engine send it; the timeline gets the engine's own lines
     (queued, one per message or skipped record, done with the counts)."""
-    create_broadcast(sim.runtime, sim.workspace, step.spec(), created_by="scenario")
+    create_broadcast(sim.runtime, sim.workspace, step.spec, created_by="scenario")
     sim.settle()

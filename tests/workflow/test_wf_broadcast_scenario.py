@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from workflow import BroadcastSpec
 from workflow.scenario import Broadcast, ScenarioInvalid, parse_scenario
 
 HEAD = 'start: "2026-03-02T09:00:00Z"\nsteps:\n'
@@ -13,8 +14,9 @@ def test_a_broadcast_step_is_read_with_its_segment_and_message() -> None:
     scenario = parse_scenario(HEAD + "  - broadcast: Contact\n    where: {tags: {hasAny: [vip, buyer]}}\n"
                                      "    channel: email\n    subject: Hi {name}\n    body: Hello\n"
                                      "    opt_out: no_mail\n")
-    assert scenario.steps == (Broadcast(entity="Contact", channel="email", subject="Hi {name}", body="Hello",
-                                        where={"tags": {"hasAny": ["vip", "buyer"]}}, opt_out="no_mail"),)
+    assert scenario.steps == (Broadcast(spec=BroadcastSpec(
+        entity="Contact", channel="email", subject="Hi {name}", body="Hello",
+        where={"tags": {"hasAny": ["vip", "buyer"]}}, opt_out="no_mail")),)
 
 
 def test_a_misspelt_broadcast_key_is_placed_with_a_suggestion() -> None:
