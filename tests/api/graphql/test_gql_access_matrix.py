@@ -463,3 +463,14 @@ def test_a_role_that_may_not_read_does_not_read_a_record_through_an_update(world
     response = world.post("writer", document)
 
     assert "Bravo" not in response.text and "100.00" not in response.text
+
+
+def test_a_role_that_may_not_read_gets_only_the_identity_of_what_it_creates(world: World) -> None:
+    document = 'mutation { createDeal(input: {title: "Write only", amount: 3}) { id version title amount } }'
+
+    made = world.post("writer", document).json()["data"]["createDeal"]
+
+    try:
+        assert (made["title"], made["amount"], made["version"]) == (None, None, 1) and made["id"]
+    finally:
+        world.a.delete("Deal", int(made["id"]))
