@@ -244,6 +244,7 @@ def test_an_export_answers_a_csv_of_the_filtered_sorted_records(api: Api) -> Non
     assert response.headers["content-type"].startswith("text/csv")
     assert 'filename="Contact.csv"' in response.headers["content-disposition"]
     assert [r["name"] for r in _rows(response)] == ["Cid", "Bob"]
+    assert response.headers["x-record-count"] == "2"
 
 
 def test_an_export_leaves_hidden_fields_out(api: Api) -> None:
