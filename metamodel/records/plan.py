@@ -137,10 +137,8 @@ def exists_for(plan: WritePlan, target: str, count: int) -> sa.Select[Any]:
 
 def plan_for(meta: WorkspaceMeta, entity: str) -> WritePlan:
     """The plan of ``entity``, built once per set of tables (a new version has new tables)."""
-    definition = meta.blueprint.find_entity(entity)
-    if definition is None:
-        raise NotFound(f'there is no entity "{entity}"')
-    plan: WritePlan = meta.tables.remember(("write", entity), lambda: build_plan(meta, definition))
+    plan: WritePlan = meta.tables.remember(("write", entity),
+                                           lambda: build_plan(meta, meta.blueprint.get_entity(entity)))
     return plan
 
 
